@@ -1,0 +1,35 @@
+# Every target that needs the environment depends on setup, so each works first on a fresh machine.
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CONSTRAINTS := requirements/constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench test-arm clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[export,ort,openvino,tensorrt-rtx,dev]'
+	# test oracle only; its torchvision requirement would replace torch, and the IGCV3 part needs none.
+	$(PIP) install -q --no-deps -c $(CONSTRAINTS) pytorchcv
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/igcv-export --model igcv3 --target onnx --force
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+test-arm: setup
+	bash scripts/arm/build_sysroot.sh
+	$(PY) -m pytest -q -m arm_emu tests/arm
+
+clean:
+	rm -rf artifacts .pytest_cache .hypothesis

@@ -1,0 +1,114 @@
+"""Bundles: a folder of artifacts plus manifest.json, written atomically and verified on load.
+
+Imports no torch, so devices can load and check bundles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IGCVError
+
+SCHEMA_VERSION = "1.0"
+MANIFEST = "manifest.json"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_files(folder: Path) -> dict[str, str]:
+    """sha256 of every file in the folder except the manifest, by relative POSIX path."""
+    return {
+        path.relative_to(folder).as_posix(): sha256(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def check_writable_destination(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise IGCVError(f"output folder '{output}' already exists", "pass --force to overwrite it or choose --output")
+    ancestor = _existing_ancestor(output.parent)
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
+        raise IGCVError(f"cannot write to '{output.parent}'", "choose a writable --output folder")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+@contextlib.contextmanager
+def staged_folder(output: Path, force: bool):
+    """Yield a temporary sibling folder; on success it replaces `output`, on any failure it is removed."""
+    check_writable_destination(output, force)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if output.exists():
+        shutil.rmtree(output)
+    staging.chmod(0o755)
+    os.replace(staging, output)
+
+
+def write_manifest(folder: Path, manifest: dict) -> dict:
+    manifest = {**manifest, "files": hash_files(folder)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    return manifest
+
+
+@dataclass
+class Bundle:
+    """A bundle folder whose files have been checked against its manifest."""
+
+    path: Path
+    manifest: dict
+
+    @classmethod
+    def load(cls, path: str | Path, verify: bool = True) -> "Bundle":
+        folder = Path(path)
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise IGCVError(f"'{folder}' is not a bundle (no {MANIFEST})", "pass a folder written by igcv-export")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise IGCVError(f"{manifest_path} is not valid JSON ({exc.msg})", "re-export the bundle") from exc
+        bundle = cls(folder, manifest)
+        if verify:
+            bundle.verify()
+        return bundle
+
+    def verify(self) -> None:
+        """Refuse a bundle whose files no longer match the manifest hashes."""
+        for relative, expected in self.manifest.get("files", {}).items():
+            path = self.path / relative
+            if not path.is_file():
+                raise IGCVError(f"bundle file '{relative}' listed in the manifest is missing", "re-export the bundle")
+            if sha256(path) != expected:
+                raise IGCVError(f"bundle file '{relative}' does not match its manifest sha256", "re-export the bundle; do not edit bundle files")
+
+    def file(self, relative: str) -> Path:
+        return self.path / relative
+
+    @property
+    def primary(self) -> Path:
+        return self.path / self.manifest["primary_artifact"]

@@ -1,0 +1,97 @@
+"""igcv-export: one command from a model name to a verified deployment bundle."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from .errors import IGCVError
+from .targets import TARGETS
+
+EPILOG = "targets:\n" + "\n".join(
+    f"  {t.name:<13} {'/'.join(t.precisions):<15} {t.description}" for t in TARGETS
+) + "\n\nsubcommands:\n  igcv-export build-engine BUNDLE   build model.engine from a tensorrt bundle on the device"
+
+
+def export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="igcv-export", description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS,
+    )  # fmt: skip
+    parser.add_argument("--list-models", action="store_true", help="print the available model names and exit")
+    parser.add_argument("--model", help="registered model name (see --list-models)")
+    parser.add_argument("--target", help="export target (see below); default onnx")
+    parser.add_argument("--precision", help="fp32, fp16 or int8 (default: the target's first)")
+    parser.add_argument("--weights", help="checkpoint: native state dict, pytorchcv .pth or MXNet .params")
+    parser.add_argument("--output", help="bundle folder (default artifacts/<model>_<target>_<precision>)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing bundle folder")
+    parser.add_argument("--batch", type=int, help="static batch size (default 1)")
+    parser.add_argument("--imgsz", type=int, help="square input size (default: the model's)")
+    parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch dimension")
+    parser.add_argument("--opset", type=int, help="ONNX opset (default 17)")
+    parser.add_argument("--exporter", help="torchscript (default) or dynamo")
+    parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
+    parser.add_argument("--parity-tol", type=float, help="FP32 max relative error allowed (default 1e-4)")
+    parser.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
+    parser.add_argument("--calib-data", help="int8: image folder, .npy or .npz (default: built-in photos)")
+    parser.add_argument("--calib-size", type=int, help="int8: number of calibration samples (default 64)")
+    parser.add_argument("--calib-method", help="int8: minmax, entropy, percentile, mse or auto (default)")
+    parser.add_argument("--max-accuracy-drop", type=float, help="int8: keep sensitive layers in float until within X points")
+    parser.add_argument("--device", help="openvino: x86 (default) or arm")
+    parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
+    parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")
+    return parser
+
+
+def request_from_args(args: argparse.Namespace):
+    from .exporters.context import ExportRequest
+
+    options = {k: v for k, v in vars(args).items() if k != "list_models"}
+    if "no_fold" in options:
+        options["fold"] = not options.pop("no_fold")
+    if "compute_capability" in options:
+        options["compute_capability"] = tuple(options["compute_capability"])
+    return ExportRequest(**options), set(vars(args)) - {"list_models", "model", "target", "precision"}
+
+
+def run_export_command(argv: list[str]) -> int:
+    parser = export_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "list_models", False):
+        from .models import list_models
+
+        print("\n".join(list_models()))
+        return 0
+    if "model" not in args:
+        parser.error("--model is required (see --list-models)")
+    request, explicit = request_from_args(args)
+    from .exporters.pipeline import run_export
+    from .summary import print_export_summary
+
+    output, manifest = run_export(request, explicit)
+    print_export_summary(output, manifest)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"
+    try:
+        return run_export_command(argv)
+    except IGCVError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; no bundle was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one line, traceback on request
+        if os.environ.get("IGCV_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

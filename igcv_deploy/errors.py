@@ -1,0 +1,41 @@
+"""Errors the CLI turns into one clear line and an exit code (no traceback)."""
+
+
+class IGCVError(Exception):
+    """An expected failure: bad input, missing backend, failed check. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.problem = problem
+        self.fix = fix
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        return f"{self.problem} ({self.fix})" if self.fix else self.problem
+
+
+class UsageError(IGCVError):
+    """Unknown model/target, bad or inapplicable flag. Exit code 2."""
+
+    exit_code = 2
+
+
+class MissingBackendError(IGCVError):
+    """An optional dependency is not installed; says what to install."""
+
+    def __init__(self, module: str, extra: str):
+        super().__init__(
+            f"the optional backend '{module}' is not installed",
+            f"install it with: pip install 'igcv-deploy[{extra}]'",
+        )
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency lazily, or raise a MissingBackendError."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingBackendError(module, extra) from exc

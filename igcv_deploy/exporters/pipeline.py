@@ -1,0 +1,117 @@
+"""Export orchestration: validate -> build model -> reference outputs -> target exporter -> bundle."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from .. import __version__
+from ..bundle import SCHEMA_VERSION, staged_folder, write_manifest
+from ..errors import UsageError
+from ..targets import Target, check_precision, get_target
+from .context import ExportContext, ExportRequest
+
+VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxslim", "openvino", "nncf", "numpy", "tensorrt_rtx")
+
+
+def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Target, str]:
+    """Resolve the target and precision; reject options that do not apply to them."""
+    from ..models import check_model_name
+    from .onnx import check_exporter
+
+    check_model_name(request.model)
+    target = get_target(request.target)
+    precision = request.precision or target.default_precision
+    check_precision(target, precision)
+    check_exporter(request.exporter, request.opset)
+    rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))
+    if rejected:
+        flags = ", ".join("--" + o.replace("_", "-") for o in rejected)
+        raise UsageError(f"{flags} does not apply to target '{target.name}' at {precision}", "remove it")
+    if request.batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {request.batch}", "pass a positive batch size")
+    return target, precision
+
+
+def build_model(request: ExportRequest):
+    """The model, its config (with --imgsz applied) and a description of its weights."""
+    from ..models import create_model, get_config
+
+    config = get_config(request.model)
+    if request.imgsz:
+        config = config.with_overrides(input_size=(config.input_size[0], request.imgsz, request.imgsz))
+    model = create_model(request.model, num_classes=config.num_classes)
+    if request.weights:
+        from ..models.checkpoints import load_weights
+
+        weights = load_weights(model, request.model, request.weights)
+    else:
+        weights = config.extra.get("weights", "random-init")
+    if weights == "random-init":
+        print(f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; "
+              "its outputs are meaningless", file=sys.stderr)
+    return model, config, weights
+
+
+def parity_samples(config, batch: int):
+    """Real preprocessed images for parity checks, a whole number of batches (at least 8 images)."""
+    import numpy as np
+
+    from ..calibration.images import BUILTIN_PHOTOS, sample_batch
+
+    images = sample_batch(config, len(BUILTIN_PHOTOS))
+    count = -(-max(len(images), batch) // batch) * batch
+    return np.resize(images, (count, *images.shape[1:]))
+
+
+def package_versions() -> dict:
+    versions = {"igcv-deploy": __version__, "python": sys.version.split()[0]}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package.replace("_", "-") + ("-cu13" if package == "tensorrt_rtx" else ""))
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def base_manifest(request, target: Target, precision: str, model, config, weights) -> dict:
+    from ..models.complexity import count_macs, count_params
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": {"name": config.name, "family": config.family, "params": count_params(model),
+                  "macs": count_macs(model, config.input_size), "weights": weights},  # fmt: skip
+        "target": target.name,
+        "precision": precision,
+        "preprocessing": config.preprocessing(),
+        "num_classes": config.num_classes,
+        "versions": package_versions(),
+    }
+
+
+def run_export(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Path, dict]:
+    import torch
+
+    target, precision = validate(request, explicit_options)
+    output = request.output_dir(target.name, precision)
+    model, config, weights = build_model(request)
+    samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
+    with torch.no_grad():
+        reference = model(torch.from_numpy(samples)).numpy()
+    manifest = base_manifest(request, target, precision, model, config, weights)
+    module_name, function = target.exporter.split(":")
+    exporter = getattr(importlib.import_module(f"igcv_deploy.exporters.{module_name}"), function)
+    with staged_folder(output, request.force) as staging, tempfile.TemporaryDirectory() as scratch:
+        ctx = ExportContext(request, target.name, precision, config, model, staging, Path(scratch),
+                            samples, reference, manifest)  # fmt: skip
+        manifest["primary_artifact"] = exporter(ctx)
+        from .onnx import input_spec
+
+        manifest["inputs"] = input_spec(ctx)
+        manifest["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        manifest = write_manifest(staging, manifest)
+    return output, manifest

@@ -1,0 +1,3 @@
+"""Importing this module registers every model family."""
+
+from . import igcv3  # noqa: F401

@@ -1,0 +1,82 @@
+"""The declarative table of export targets: drives CLI validation, --help, docs and benchmarks."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+# Options every target accepts; the rest must be listed by the target that uses them.
+COMMON_OPTIONS = frozenset({
+    "weights", "output", "force", "batch", "imgsz", "dynamic_batch", "opset", "exporter", "no_fold",
+    "parity_tol", "allow_parity_failure",
+})  # fmt: skip
+INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    exporter: str  # "module:function" inside igcv_deploy.exporters, imported lazily
+    suffixes: tuple[str, ...]
+    precisions: tuple[str, ...]
+    description: str
+    aliases: tuple[str, ...] = ()
+    needs_gpu: bool = False
+    options: frozenset = frozenset()
+    install_extra: str = "export"
+
+    @property
+    def default_precision(self) -> str:
+        return self.precisions[0]
+
+    def accepts(self, option: str, precision: str) -> bool:
+        if option in COMMON_OPTIONS or option in self.options:
+            return True
+        return option in INT8_OPTIONS and precision == "int8"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("onnx", "onnx:export", (".onnx",), ("fp32", "fp16", "int8"),
+           "Folded, simplified ONNX (Q/DQ for int8): the file every other target consumes"),
+    Target("ort-mobile", "ort_mobile:export", (".ort",), ("fp32", "int8"),
+           "ONNX Runtime Mobile .ort file plus the required-operators config", aliases=("ort",)),
+    Target("openvino", "openvino:export", (".xml", ".bin"), ("fp32", "fp16", "int8"),
+           "OpenVINO IR for x86 and ARM CPUs", aliases=("ov",), options=frozenset({"device"}), install_extra="openvino"),
+    Target("tensorrt", "tensorrt:export", (".onnx", ".engine"), ("fp32", "fp16", "int8"),
+           "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
+           aliases=("trt", "engine"), needs_gpu=True, options=frozenset({"timing_cache"})),
+    Target("tensorrt-rtx", "tensorrt_rtx:export", (".engine",), ("fp32", "fp16", "int8"),
+           "TensorRT-RTX engine, built ahead of time without a GPU", aliases=("trt-rtx", "rtx"),
+           options=frozenset({"compute_capability"}), install_extra="tensorrt-rtx"),
+)  # fmt: skip
+
+_BY_NAME = {alias: target for target in TARGETS for alias in (target.name, *target.aliases)}
+
+
+def get_target(name: str) -> Target:
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    close = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.5)
+    hint = f"did you mean '{_BY_NAME[close[0]].name}'?" if close else f"choose one of {', '.join(t.name for t in TARGETS)}"
+    raise UsageError(f"unknown target '{name}'", hint)
+
+
+def check_precision(target: Target, precision: str) -> None:
+    if precision not in target.precisions:
+        raise UsageError(
+            f"target '{target.name}' does not support precision '{precision}'",
+            f"choose one of {', '.join(target.precisions)}",
+        )
+
+
+def markdown_table() -> str:
+    """The README's target table, generated from TARGETS."""
+    rows = ["| target | aliases | files | precisions | needs GPU | description |", "|---|---|---|---|---|---|"]
+    for t in TARGETS:
+        rows.append(
+            f"| `{t.name}` | {', '.join(t.aliases) or '-'} | {' '.join(t.suffixes)} | {', '.join(t.precisions)} "
+            f"| {'to build the engine' if t.needs_gpu else 'no'} | {t.description} |"
+        )
+    return "\n".join(rows)
