@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -18,7 +19,7 @@ def print_export_summary(output: Path, manifest: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title=f"{manifest['model']['name']} -> {manifest['target']} ({manifest['precision']})")
     for column in ("file", "size", "runtime", "max abs err", "max rel err", "cosine", "top-1 agree"):
         table.add_column(column)

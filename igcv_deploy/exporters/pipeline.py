@@ -52,6 +52,9 @@ def build_model(request: ExportRequest):
     else:
         weights = config.extra.get("weights", "random-init")
     if weights == "random-init":
+        from ..models.init import init_random_weights
+
+        init_random_weights(model)  # seeded: random-init bundles are reproducible byte for byte
         print(f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; "
               "its outputs are meaningless", file=sys.stderr)
     return model, config, weights

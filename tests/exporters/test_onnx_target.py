@@ -1,0 +1,108 @@
+"""The ONNX target: exporters, static/dynamic batch, metadata, determinism, the parity gate, .ort."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from igcv_deploy.exporters import onnx as onnx_exporter
+from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
+
+from ..conftest import read_manifest
+
+SMALL = ("--model", "igcv3-0.25", "--imgsz", "64")
+
+
+def export(run_cli, out, *extra):
+    code, _, err = run_cli(*SMALL, "--output", out, *extra)
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize("exporter, opset", [("torchscript", 17), ("dynamo", 18)])
+def test_both_exporters_verified(workdir, run_cli, exporter, opset):
+    bundle = export(run_cli, workdir / exporter, "--exporter", exporter, "--opset", str(opset))
+    manifest = read_manifest(bundle)
+    assert manifest["export"]["exporter"] == exporter
+    model = onnx.load(str(bundle / "model.onnx"))
+    assert model.opset_import[0].version == opset
+    assert manifest["parity"]["max_rel_err"] <= 1e-4
+
+
+def test_dynamo_cannot_write_opset_17(run_cli):
+    code, _, err = run_cli(*SMALL, "--exporter", "dynamo", "--opset", "17")
+    assert code == 2 and "--opset 18" in err
+
+
+def test_static_shapes_are_constant(workdir, run_cli):
+    model = onnx.load(str(export(run_cli, workdir / "b", "--batch", "2") / "model.onnx"))
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [2, 3, 64, 64]
+    initializers = {init.name for init in model.graph.initializer}
+    reshapes = [n for n in model.graph.node if n.op_type == "Reshape"]
+    assert reshapes and all(n.input[1] in initializers for n in reshapes)
+    assert not [n for n in model.graph.node if n.op_type in ("Shape", "Constant")]
+
+
+def test_dynamic_batch_same_per_sample_outputs(workdir, run_cli):
+    bundle = export(run_cli, workdir / "dyn", "--dynamic-batch")
+    model = onnx.load(str(bundle / "model.onnx"))
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param
+    runner = OnnxRuntimeRunner(bundle / "model.onnx")
+    images = np.random.default_rng(0).standard_normal((8, 3, 64, 64)).astype(np.float32)
+    batched = runner.run(images)
+    singles = np.concatenate([runner.run(images[i : i + 1]) for i in range(8)])
+    np.testing.assert_allclose(batched, singles, rtol=1e-5, atol=1e-5)
+
+
+def test_metadata_props(workdir, run_cli):
+    model = onnx.load(str(export(run_cli, workdir / "m") / "model.onnx"))
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["model"] == "igcv3-0.25"
+    assert json.loads(props["preprocessing"])["input_size"] == [3, 64, 64]
+    assert props["num_classes"] == "1000"
+    assert props["toolchain"].startswith("igcv-deploy ")
+    assert props["bundle_schema_version"] == "1.0"
+
+
+def test_same_command_twice_is_byte_identical(workdir, run_cli):
+    first = read_manifest(export(run_cli, workdir / "one"))["files"]["model.onnx"]
+    second = read_manifest(export(run_cli, workdir / "two"))["files"]["model.onnx"]
+    assert first == second
+
+
+def test_parity_gate_fails_a_corrupted_graph(workdir, run_cli, monkeypatch):
+    """A graph that computes the wrong thing must fail the export and leave no bundle behind."""
+    original = onnx_exporter.simplify
+
+    def corrupting_simplify(model):
+        model = original(model)
+        weight = next(init for init in model.graph.initializer if len(init.dims) == 4)
+        array = -onnx.numpy_helper.to_array(weight)  # the stem conv computes the negated features
+        weight.CopyFrom(onnx.numpy_helper.from_array(array, weight.name))
+        return model
+
+    monkeypatch.setattr(onnx_exporter, "simplify", corrupting_simplify)
+    code, _, err = run_cli(*SMALL, "--output", workdir / "bad")
+    assert code == 1
+    assert "disagrees with PyTorch" in err and "max rel err" in err
+    assert not (workdir / "bad").exists()
+    assert not list(workdir.glob(".bad.partial-*"))
+    code, _, _ = run_cli(*SMALL, "--output", workdir / "forced", "--allow-parity-failure")
+    assert code == 0
+    assert read_manifest(workdir / "forced")["parity"]["max_rel_err"] > 1e-4
+
+
+def test_ort_mobile(workdir, run_cli):
+    bundle = export(run_cli, workdir / "ort", "--target", "ort-mobile")
+    manifest = read_manifest(bundle)
+    assert set(manifest["files"]) == {"model.ort", "required_operators.config"}
+    assert manifest["primary_artifact"] == "model.ort"
+    assert manifest["parity"]["max_rel_err"] <= 1e-4
+    config = (bundle / "required_operators.config").read_text()
+    assert "ai.onnx;" in config and "Conv" in config and "/tmp" not in config
+    outputs = OnnxRuntimeRunner(bundle / "model.ort").run(np.zeros((1, 3, 64, 64), np.float32))
+    assert outputs.shape == (1, 1000)
