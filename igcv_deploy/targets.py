@@ -26,10 +26,10 @@ class Target:
     needs_gpu: bool = False
     options: frozenset = frozenset()
     install_extra: str = "export"
+    device_defaults: tuple[tuple[str, str], ...] = ()  # (device, precision) where it differs
 
-    @property
-    def default_precision(self) -> str:
-        return self.precisions[0]
+    def default_precision(self, device: str = "x86") -> str:
+        return dict(self.device_defaults).get(device, self.precisions[0])
 
     def accepts(self, option: str, precision: str) -> bool:
         if option in COMMON_OPTIONS or option in self.options:
@@ -43,7 +43,8 @@ TARGETS: tuple[Target, ...] = (
     Target("ort-mobile", "ort_mobile:export", (".ort",), ("fp32", "int8"),
            "ONNX Runtime Mobile .ort file plus the required-operators config", aliases=("ort",)),
     Target("openvino", "openvino:export", (".xml", ".bin"), ("fp32", "fp16", "int8"),
-           "OpenVINO IR for x86 and ARM CPUs", aliases=("ov",), options=frozenset({"device"}), install_extra="openvino"),
+           "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)", aliases=("ov",),
+           options=frozenset({"device"}), install_extra="openvino", device_defaults=(("arm", "fp16"),)),
     Target("tensorrt", "tensorrt:export", (".onnx", ".engine"), ("fp32", "fp16", "int8"),
            "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
            aliases=("trt", "engine"), needs_gpu=True, options=frozenset({"timing_cache"})),

@@ -17,6 +17,9 @@ from .context import ExportContext
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 EXPORTERS = ("torchscript", "dynamo")
+# Which runtime's permutation lowering each target gets (OpenVINO must never see a Gather form).
+FOLDING_RUNTIME = {"onnx": "onnxruntime", "ort-mobile": "onnxruntime", "openvino": "openvino",
+                   "tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt"}  # fmt: skip
 # torch 2.13's dynamo exporter emits opset 18 and its down-conversion to 17 fails (ReduceMean axes).
 DYNAMO_MIN_OPSET = 18
 
@@ -54,6 +57,21 @@ def simplify(model):
     return onnxslim.slim(model)
 
 
+def fold(ctx: ExportContext, model):
+    """The permutation-folding passes, logged into the manifest (or skipped with --no-fold)."""
+    from ..graph import count_permutations, fold_permutations
+
+    before = count_permutations(model)
+    if not ctx.request.fold:
+        ctx.manifest["folding"] = {"enabled": False, "permutations": before}
+        return model
+    runtime = FOLDING_RUNTIME[ctx.target]
+    model, log = fold_permutations(model, target=runtime)
+    ctx.manifest["folding"] = {"enabled": True, "lowered_for": runtime, "before": before,
+                               "after": count_permutations(model), "log": log}  # fmt: skip
+    return model
+
+
 def finalize(model, metadata: dict):
     """Full checker, shape inference, and metadata_props; no timestamps so bytes are reproducible."""
     import onnx
@@ -88,7 +106,7 @@ def base_onnx(ctx: ExportContext) -> Path:
         request = ctx.request
         raw = ctx.scratch / "raw.onnx"
         torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
-        model = simplify(onnx.load(str(raw)))
+        model = fold(ctx, simplify(onnx.load(str(raw))))
         ctx.manifest["export"] = {"exporter": request.exporter, "opset": request.opset, "simplifier": "onnxslim",
                                   "dynamic_batch": request.dynamic_batch}  # fmt: skip
         path = ctx.scratch / "model.onnx"

@@ -25,7 +25,7 @@ def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -
 
     check_model_name(request.model)
     target = get_target(request.target)
-    precision = request.precision or target.default_precision
+    precision = request.precision or target.default_precision(request.device)
     check_precision(target, precision)
     check_exporter(request.exporter, request.opset)
     rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))

@@ -1,0 +1,78 @@
+"""OpenVINO IR for x86 and ARM CPUs: FP32, FP16 (compressed weights), INT8 (NNCF post-training)."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import UsageError, require
+from ..runtimes.arm_profiles import ARM_PROFILES
+from ..runtimes.openvino import OpenVINORunner
+from .context import ExportContext
+from .onnx import base_onnx, onnx_metadata
+
+DEVICES = ("x86", "arm")
+IR_FILES = ("model.xml", "model.bin")
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise UsageError(f"unknown --device '{device}'", f"choose one of {', '.join(DEVICES)}")
+
+
+def convert(ctx: ExportContext):
+    """The folded ONNX as an OpenVINO model, with the bundle metadata in rt_info."""
+    ov = require("openvino", "openvino")
+    model = ov.convert_model(str(base_onnx(ctx)))
+    for key, value in onnx_metadata(ctx).items():
+        model.set_rt_info(str(value), ["igcv_deploy", key])
+    return model
+
+
+def quantize_int8(ctx: ExportContext, model):
+    """NNCF post-training quantisation on the calibration set (performance preset: symmetric)."""
+    nncf = require("nncf", "openvino")
+    from ..calibration.data import load_calibration_set
+
+    request = ctx.request
+    calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
+    batch = 1 if request.dynamic_batch else request.batch
+    batches = [calib.images[i : i + batch] for i in range(0, len(calib.images) - batch + 1, batch)]
+    quantized = nncf.quantize(model, nncf.Dataset(batches), subset_size=len(batches),
+                              preset=nncf.QuantizationPreset.PERFORMANCE)  # fmt: skip
+    ctx.manifest["calibration"] = {"method": "nncf-ptq (min-max, performance preset)", "n_samples": len(calib.images),
+                                   "data": calib.description, "data_sha256": calib.sha256, "float_layers": []}  # fmt: skip
+    return quantized, calib
+
+
+def arm_defaults(ctx: ExportContext) -> dict:
+    """What the ARM CPU plugin supports, per core, recorded so the device picks the right precision."""
+    int8_cores = sorted(name for name, profile in ARM_PROFILES.items() if profile["int8"])
+    if ctx.precision == "int8":
+        print(f"warning: OpenVINO INT8 on ARM compiles only on dotprod cores ({', '.join(int8_cores)}); "
+              "ARMv8.0 boards (Raspberry Pi 3/4) need --precision fp16", file=sys.stderr)  # fmt: skip
+    return {
+        "device": "arm",
+        "inference_precision_hint": "f16" if ctx.precision != "fp32" else "f32",
+        "int8_supported_cores": int8_cores,
+        "profiles": {name: {"default_precision": p["default_precision"], "int8": p["int8"]} for name, p in ARM_PROFILES.items()},
+    }
+
+
+def export(ctx: ExportContext) -> str:
+    ov = require("openvino", "openvino")
+    check_device(ctx.request.device)
+    model, calib = convert(ctx), None
+    if ctx.precision == "int8":
+        model, calib = quantize_int8(ctx, model)
+    xml = ctx.bundle_dir / IR_FILES[0]
+    ov.save_model(model, str(xml), compress_to_fp16=ctx.precision == "fp16")
+    ctx.manifest["openvino"] = arm_defaults(ctx) if ctx.request.device == "arm" else {"device": "x86"}
+    # Gate on an explicit f32 execution (the CPU default may be bf16); record the default too.
+    runner = OpenVINORunner(xml, precision="f32")
+    ctx.check_parity(xml.name, runner, primary=True)
+    if calib is not None:
+        ctx.manifest["accuracy"] = ctx.labelled_accuracy(runner, calib)
+    default = OpenVINORunner(xml, precision="default")
+    ctx.manifest["openvino"]["default_precision_parity"] = {
+        **ctx.measure_parity(default), "execution_precision": default.execution_precision}  # fmt: skip
+    return xml.name
