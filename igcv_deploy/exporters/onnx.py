@@ -12,6 +12,7 @@ import numpy as np
 from .. import __version__
 from ..bundle import SCHEMA_VERSION
 from ..errors import UsageError
+from ..progress import step
 from ..runtimes.onnxruntime import OnnxRuntimeRunner
 from .context import ExportContext
 
@@ -105,8 +106,10 @@ def base_onnx(ctx: ExportContext) -> Path:
 
         request = ctx.request
         raw = ctx.scratch / "raw.onnx"
-        torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
-        model = fold(ctx, simplify(onnx.load(str(raw))))
+        with step(f"torch.onnx export ({request.exporter}, opset {request.opset})"):
+            torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
+        with step("simplify (onnxslim) and fold permutations"):
+            model = fold(ctx, simplify(onnx.load(str(raw))))
         ctx.manifest["export"] = {"exporter": request.exporter, "opset": request.opset, "simplifier": "onnxslim",
                                   "dynamic_batch": request.dynamic_batch}  # fmt: skip
         path = ctx.scratch / "model.onnx"

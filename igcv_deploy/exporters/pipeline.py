@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import __version__
 from ..bundle import SCHEMA_VERSION, staged_folder, write_manifest
 from ..errors import UsageError
+from ..progress import collect_timings, step
 from ..targets import Target, check_precision, get_target
 from .context import ExportContext, ExportRequest
 
@@ -101,17 +102,22 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
 
     target, precision = validate(request, explicit_options)
     output = request.output_dir(target.name, precision)
-    model, config, weights = build_model(request)
-    samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
-    with torch.no_grad():
-        reference = model(torch.from_numpy(samples)).numpy()
-    manifest = base_manifest(request, target, precision, model, config, weights)
+    collect_timings()
+    with step(f"build {request.model}"):
+        model, config, weights = build_model(request)
+        manifest = base_manifest(request, target, precision, model, config, weights)
+    with step("PyTorch reference outputs on real images"):
+        samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
+        with torch.no_grad():
+            reference = model(torch.from_numpy(samples)).numpy()
     module_name, function = target.exporter.split(":")
     exporter = getattr(importlib.import_module(f"igcv_deploy.exporters.{module_name}"), function)
     with staged_folder(output, request.force) as staging, tempfile.TemporaryDirectory() as scratch:
         ctx = ExportContext(request, target.name, precision, config, model, staging, Path(scratch),
                             samples, reference, manifest)  # fmt: skip
-        manifest["primary_artifact"] = exporter(ctx)
+        with step(f"{target.name} {precision} export and parity"):
+            manifest["primary_artifact"] = exporter(ctx)
+        manifest["step_seconds"] = collect_timings()
         from .onnx import input_spec
 
         manifest["inputs"] = input_spec(ctx)

@@ -1,0 +1,33 @@
+"""Progress for long export steps: a spinner while a step runs, one line with its time when it ends."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+_timings: dict[str, float] = {}
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@contextlib.contextmanager
+def step(label: str):
+    """`with step("export to ONNX"):` shows a spinner on a terminal and logs the step's duration."""
+    console = _console()
+    start = time.perf_counter()
+    with console.status(f"{label}...") if console.is_terminal else contextlib.nullcontext():
+        yield
+    elapsed = time.perf_counter() - start
+    _timings[label] = round(_timings.get(label, 0.0) + elapsed, 2)
+    console.print(f"[green]✓[/green] {label} ({elapsed:.1f} s)")
+
+
+def collect_timings() -> dict[str, float]:
+    """Durations of the steps run since the last call, in order (for the manifest)."""
+    timings = dict(_timings)
+    _timings.clear()
+    return timings
