@@ -77,6 +77,10 @@ def run_export_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["build-engine"]:  # runs on devices: TensorRT + numpy + onnx, no torch
+        from .exporters.trt.build_engine import main as build_engine
+
+        return build_engine(argv[1:])
     warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"
     try:
         return run_export_command(argv)
