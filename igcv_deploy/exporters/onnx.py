@@ -128,6 +128,10 @@ def to_fp16(source: Path, destination: Path) -> None:
 
 
 def export(ctx: ExportContext) -> str:
+    if ctx.precision == "int8":
+        from .int8 import write_qdq_onnx
+
+        return write_qdq_onnx(ctx).path.name
     source = base_onnx(ctx)
     destination = ctx.bundle_dir / "model.onnx"
     if ctx.precision == "fp16":

@@ -27,11 +27,20 @@ def convert_to_ort(onnx_path: Path, output_dir: Path) -> tuple[Path, Path]:
     return output_dir / f"{onnx_path.stem}.ort", config
 
 
+def _source_onnx(ctx: ExportContext) -> Path:
+    """FP32: the folded ONNX; INT8: the Q/DQ ONNX (shipped beside the .ort, with its calibration report)."""
+    if ctx.precision != "int8":
+        return base_onnx(ctx)
+    from .int8 import write_qdq_onnx
+
+    return write_qdq_onnx(ctx, primary=False).path
+
+
 def export(ctx: ExportContext) -> str:
     staging = ctx.scratch / "ort"
     staging.mkdir()
     source = staging / "model.onnx"
-    shutil.copyfile(base_onnx(ctx), source)
+    shutil.copyfile(_source_onnx(ctx), source)
     ort_file, config = convert_to_ort(source, staging)
     shutil.copyfile(ort_file, ctx.bundle_dir / "model.ort")
     shutil.copyfile(config, ctx.bundle_dir / "required_operators.config")

@@ -10,11 +10,12 @@ import shutil
 from ...runtimes.onnxruntime import OnnxRuntimeRunner
 from ...runtimes.tensorrt import TensorRTRunner, cuda_compute_capabilities
 from ..context import ExportContext
+from ..int8 import QDQ_ONNX, write_qdq_onnx
 from ..onnx import INPUT_NAME, base_onnx
 from ..onnx import export as export_onnx
 from .builder import DEFAULT_MAX_BATCH, ENGINE, BuildPlan
 
-FLOAT_ONNX, QDQ_ONNX, CALIBRATION_CACHE = "model.onnx", "model_qdq.onnx", "calibration.cache"
+FLOAT_ONNX, CALIBRATION_CACHE = "model.onnx", "calibration.cache"
 
 
 def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
@@ -26,7 +27,7 @@ def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
         export_onnx(ctx)
         return plan
     plan.onnx = QDQ_ONNX
-    result = _quantize(ctx)
+    result = write_qdq_onnx(ctx)
     if implicit_int8:
         from ...calibration.trt_cache import cache_algorithm, write_calibration_cache
 
@@ -35,25 +36,6 @@ def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
         write_calibration_cache(result.amax, ctx.bundle_dir / CALIBRATION_CACHE, algorithm=cache_algorithm(result.method))
         plan.implicit_onnx, plan.calibration_cache = FLOAT_ONNX, CALIBRATION_CACHE
     return plan
-
-
-def _quantize(ctx: ExportContext):
-    """The Q/DQ ONNX (checked against TensorRT's Q/DQ rules) and its calibration report in the manifest."""
-    import onnx
-
-    from ...calibration.data import load_calibration_set
-    from ...calibration.qdq import quantize_model
-    from ...calibration.qdq_rules import assert_qdq_rules
-    from ...calibration.report import write_report
-
-    request = ctx.request
-    calibration = load_calibration_set(request.calib_data, ctx.config, request.calib_size, seed=0)
-    result = quantize_model(base_onnx(ctx), calibration, ctx.bundle_dir / QDQ_ONNX, request.calib_method,
-                            request.max_accuracy_drop)  # fmt: skip
-    assert_qdq_rules(onnx.load(str(result.path)))
-    ctx.check_parity(QDQ_ONNX, OnnxRuntimeRunner(result.path), primary=True)
-    ctx.manifest.update(write_report(result, ctx.bundle_dir))
-    return result
 
 
 def check_engine_parity(ctx: ExportContext, engine: dict) -> None:
