@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -35,3 +37,16 @@ class OnnxRuntimeRunner(Runner):
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(inputs, dtype=np.float32)})[0]
+
+    def input_shape(self) -> list[int | None]:
+        """Shape of the first input; symbolic dimensions (a dynamic batch) are None."""
+        return [dim if isinstance(dim, int) else None for dim in self.session.get_inputs()[0].shape]
+
+    def bind(self, inputs: np.ndarray) -> Callable[[], list]:
+        """A zero-argument call that runs one synchronous inference on these pre-allocated inputs."""
+        feed = {self.input_name: np.ascontiguousarray(inputs, dtype=np.float32)}
+        return partial(self.session.run, None, feed)
+
+    def end_profiling(self) -> str:
+        """Stop the profiler enabled by `profile_prefix`; returns the path of its JSON trace."""
+        return self.session.end_profiling()

@@ -1,0 +1,128 @@
+"""igcv-profile: latency of a bundle or model file on this device, in one JSON schema for every runtime.
+
+  igcv-profile BUNDLE_OR_MODEL_FILE [options]     time it (and --per-layer: where the time goes)
+  igcv-profile compare A.json B.json ... [--report DIR]   compare results side by side
+
+Imports no torch (only --runtime torch does), so it runs on devices with just a runtime installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..errors import IGCVError, UsageError
+
+OPENVINO_ONLY = ("hint", "streams", "precision")
+
+
+def profile_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="igcv-profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("artifact", help="bundle folder (hash-verified first) or .onnx/.ort/.xml/.engine file")
+    p.add_argument("--runtime", choices=("onnxruntime", "openvino", "tensorrt", "torch"),
+                   help="default: by file suffix; torch = PyTorch eager baseline rebuilt from a bundle's manifest")
+    p.add_argument("--threads", type=int, help="intra-op / inference threads (default: the runtime's choice)")
+    p.add_argument("--thread-sweep", type=int, nargs="+", metavar="N", help="time each thread count")
+    p.add_argument("--batch", type=int, help="batch size (default: the model's; other sizes need a dynamic batch)")
+    p.add_argument("--batch-sweep", type=int, nargs="+", metavar="N", help="time each batch size")
+    p.add_argument("--hint", choices=("latency", "throughput"), help="openvino PERFORMANCE_HINT (default latency)")
+    p.add_argument("--streams", type=int, help="openvino NUM_STREAMS")
+    p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"),
+                   help="openvino INFERENCE_PRECISION_HINT (default f32; 'default' lets the plugin pick)")
+    p.add_argument("--warmup-iters", type=int, default=10, help="at least this many warm-up calls (default 10)")
+    p.add_argument("--warmup-time", type=float, default=1.0, help="and at least this many seconds (default 1)")
+    p.add_argument("--iterations", type=int, default=50, help="at least this many timed calls (default 50)")
+    p.add_argument("--duration", type=float, default=3.0, help="and at least this many seconds (default 3)")
+    p.add_argument("--per-layer", action="store_true", help="per-layer times by op type and IGCV role")
+    p.add_argument("--layer-runs", type=int, default=20, help="inferences averaged for --per-layer (default 20)")
+    p.add_argument("--output", help="write the result JSON here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    return p
+
+
+def compare_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="igcv-profile compare", description="Compare igcv-profile results side by side.")
+    p.add_argument("results", nargs="+", help="result JSON files; the first one is the baseline")
+    p.add_argument("--report", help="write report.md and PNG plots into this folder")
+    return p
+
+
+def check_arguments(args: argparse.Namespace, runtime: str) -> None:
+    misplaced = [f"--{name}" for name in OPENVINO_ONLY if getattr(args, name) is not None and runtime != "openvino"]
+    if misplaced:
+        raise UsageError(f"{', '.join(misplaced)} applies to openvino only, not {runtime}", "remove it")
+    if args.per_layer and runtime == "torch":
+        raise UsageError("--per-layer is not available for the torch baseline", "profile the bundle's runtime instead")
+    if args.batch_sweep and args.batch or args.thread_sweep and args.threads:
+        raise UsageError("give either a single value or a sweep", "remove --batch/--threads or the sweep")
+    counts = [v for v in (args.batch, args.threads, args.streams, args.iterations, args.layer_runs,
+                          *(args.batch_sweep or ()), *(args.thread_sweep or ())) if v is not None]  # fmt: skip
+    if any(v < 1 for v in counts) or min(args.duration, args.warmup_time, args.warmup_iters) < 0:
+        raise UsageError("counts must be positive and times non-negative", "check the numbers given")
+
+
+def build_request(args: argparse.Namespace):
+    from .artifact import resolve
+    from .backends import RUNS, Options, runtime_for
+    from .harness import Request
+    from .timing import Plan
+
+    artifact = resolve(args.artifact)
+    if args.runtime in RUNS:
+        artifact = artifact.file_for(RUNS[args.runtime])
+    runtime = runtime_for(artifact.path, args.runtime)
+    check_arguments(args, runtime)
+    options = Options(precision=args.precision or "f32", hint=args.hint or "latency", streams=args.streams)
+    plan = Plan(args.warmup_iters, args.warmup_time, args.iterations, args.duration)
+    return Request(artifact, runtime, options, plan, tuple(args.batch_sweep or [args.batch]),
+                   tuple(args.thread_sweep or [args.threads]), args.per_layer, args.layer_runs,
+                   progress=sys.stderr.isatty() and not args.quiet)  # fmt: skip
+
+
+def run_profile(argv: list[str]) -> int:
+    from .harness import profile
+    from .report import print_summary
+
+    args = profile_parser().parse_args(argv)
+    document = profile(build_request(args))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(document, indent=1) + "\n")
+    if not args.quiet:
+        print_summary([(Path(args.output).stem if args.output else "run", document)])
+    return 0
+
+
+def run_compare(argv: list[str]) -> int:
+    from .report import load_results, print_summary, write_report
+
+    args = compare_parser().parse_args(argv)
+    results = load_results(args.results)
+    print_summary(results)
+    if args.report:
+        print(f"report: {write_report(results, Path(args.report))}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run_compare(argv[1:]) if argv[:1] == ["compare"] else run_profile(argv)
+    except IGCVError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line; the traceback on request
+        if os.environ.get("IGCV_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
