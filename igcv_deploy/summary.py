@@ -33,7 +33,7 @@ def print_export_summary(output: Path, manifest: dict) -> None:
     parity = manifest.get("parity", {})
     if parity:
         console.print(
-            f"parity vs {parity['reference']} on {parity['n_samples']} real images: max rel err "
+            f"parity vs {parity['reference']} on {parity['n_samples']} real inputs: max rel err "
             f"{parity['max_rel_err']:.2e}, top-1 agreement {parity['top1_agreement']:.3f}"
         )
     for line in manifest.get("next_steps_notes", []):

@@ -56,3 +56,12 @@ def sample_batch(config, count: int = 10, warn: bool = False) -> np.ndarray:
         preprocess(img, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range)
         for _, img in builtin_photos(count)
     ])  # fmt: skip
+
+
+def reference_images(config, count: int = len(BUILTIN_PHOTOS)) -> np.ndarray:
+    """Inputs for parity checks: the model's own held-out data when it has some, else real photos."""
+    if config.dataset == "sklearn-digits":
+        from ..models.digits import load_digits_split
+
+        return load_digits_split()[2][:count]
+    return sample_batch(config, count)

@@ -29,8 +29,14 @@ def convert(ctx: ExportContext):
 
 
 def quantize_int8(ctx: ExportContext, model):
-    """NNCF post-training quantisation on the calibration set (performance preset: symmetric)."""
+    """NNCF post-training quantisation on the calibration set (performance preset: symmetric).
+
+    Overflow fix on every layer (7-bit weight range): CPUs without VNNI saturate 16-bit sums of
+    u8*s8 products. Measured on igcv3-digits (360 held-out): NNCF default 96.9% top-1, NNCF with
+    the fix 99.4%, our Q/DQ ONNX read by OpenVINO 98.6% (FP32 99.2%); see docs/openvino.md.
+    """
     nncf = require("nncf", "openvino")
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
     from ..calibration.data import load_calibration_set
 
     request = ctx.request
@@ -38,8 +44,9 @@ def quantize_int8(ctx: ExportContext, model):
     batch = 1 if request.dynamic_batch else request.batch
     batches = [calib.images[i : i + batch] for i in range(0, len(calib.images) - batch + 1, batch)]
     quantized = nncf.quantize(model, nncf.Dataset(batches), subset_size=len(batches),
-                              preset=nncf.QuantizationPreset.PERFORMANCE)  # fmt: skip
-    ctx.manifest["calibration"] = {"method": "nncf-ptq (min-max, performance preset)", "n_samples": len(calib.images),
+                              preset=nncf.QuantizationPreset.PERFORMANCE,
+                              advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE))  # fmt: skip
+    ctx.manifest["calibration"] = {"method": "nncf-ptq (performance preset, overflow fix)", "n_samples": len(calib.images),
                                    "data": calib.description, "data_sha256": calib.sha256, "float_layers": []}  # fmt: skip
     return quantized, calib
 

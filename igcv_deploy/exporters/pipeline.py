@@ -65,9 +65,9 @@ def parity_samples(config, batch: int):
     """Real preprocessed images for parity checks, a whole number of batches (at least 8 images)."""
     import numpy as np
 
-    from ..calibration.images import BUILTIN_PHOTOS, sample_batch
+    from ..calibration.images import reference_images
 
-    images = sample_batch(config, len(BUILTIN_PHOTOS))
+    images = reference_images(config)
     count = -(-max(len(images), batch) // batch) * batch
     return np.resize(images, (count, *images.shape[1:]))
 
@@ -106,7 +106,7 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
     with step(f"build {request.model}"):
         model, config, weights = build_model(request)
         manifest = base_manifest(request, target, precision, model, config, weights)
-    with step("PyTorch reference outputs on real images"):
+    with step("PyTorch reference outputs on real data"):
         samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
         with torch.no_grad():
             reference = model(torch.from_numpy(samples)).numpy()
