@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 
-from .errors import IGCVError
+from .errors import run_guarded
 from .targets import TARGETS
 
 EPILOG = "targets:\n" + "\n".join(
@@ -82,19 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return build_engine(argv[1:])
     warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"
-    try:
-        return run_export_command(argv)
-    except IGCVError as exc:
-        print(f"error: {exc.line()}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; no bundle was written", file=sys.stderr)
-        return 130
-    except Exception as exc:  # an unexpected failure still gets one line, traceback on request
-        if os.environ.get("IGCV_DEBUG"):
-            raise
-        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)", file=sys.stderr)
-        return 1
+    return run_guarded(run_export_command, argv, "interrupted; no bundle was written")
 
 
 if __name__ == "__main__":

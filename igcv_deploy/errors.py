@@ -39,3 +39,24 @@ def require(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingBackendError(module, extra) from exc
+
+
+def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> int:
+    """Run a CLI command: expected errors and crashes become one stderr line and an exit code."""
+    import os
+    import sys
+
+    try:
+        return command(argv)
+    except IGCVError as exc:
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"error: {interrupted}", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one line; the traceback on request
+        if os.environ.get("IGCV_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)",
+              file=sys.stderr)  # fmt: skip
+        return 1

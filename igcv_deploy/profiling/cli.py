@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from ..errors import IGCVError, UsageError
+from ..errors import UsageError, run_guarded
 
 OPENVINO_ONLY = ("hint", "streams", "precision")
 
@@ -109,20 +108,7 @@ def run_compare(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        return run_compare(argv[1:]) if argv[:1] == ["compare"] else run_profile(argv)
-    except IGCVError as exc:
-        print(f"error: {exc.line()}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # one line; the traceback on request
-        if os.environ.get("IGCV_DEBUG"):
-            raise
-        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 1
-
+    return run_guarded(run_compare, argv[1:]) if argv[:1] == ["compare"] else run_guarded(run_profile, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,11 +8,10 @@ from the FP16 / Q/DQ ONNX), and rewrites the manifest with the engine's section 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ...bundle import Bundle, write_manifest
-from ...errors import IGCVError
+from ...errors import IGCVError, run_guarded
 from .builder import BuildPlan, build
 from .library import load_builder
 
@@ -31,14 +30,14 @@ def rebuild(folder: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    return run_guarded(_build_command, argv)
+
+
+def _build_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="igcv-export build-engine", description=__doc__.splitlines()[0])
     parser.add_argument("bundle", help="a bundle folder written by igcv-export --target tensorrt")
     args = parser.parse_args(argv)
-    try:
-        manifest = rebuild(Path(args.bundle))
-    except IGCVError as exc:
-        print(f"error: {exc.line()}", file=sys.stderr)
-        return exc.exit_code
+    manifest = rebuild(Path(args.bundle))
     engine = manifest["engine"]
     print(f"built {Path(args.bundle) / engine['file']} ({engine['size_bytes'] / 2**20:.1f} MB) with "
           f"{engine['library']} {engine['version']} in {engine['build_seconds']:.1f} s")  # fmt: skip
