@@ -2,14 +2,15 @@
 
 Block: 1x1 group conv (g=2) expand -> BN -> shuffle(2) -> 3x3 depthwise (stride here) -> BN ->
 ReLU6 -> 1x1 group conv (g=2) project -> BN [-> + input on non-first units of a stage].
+The t=1 first unit keeps its 32->32 g=2 expansion conv; no ReLU after the expansion.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from functools import partial
 
-from .layers import ChannelShuffle, ClassifierHead, conv_bn
+from .layers import ConvNet
+from .mobilenet import InvertedResidual, inverted_residual_net
 from .registry import ModelConfig, register_model
 
 # (expansion t, output channels c, repeats n, first stride s) of IGCV3-D: MobileNetV2's table with
@@ -19,68 +20,54 @@ IGCV3_D_STAGES = ((1, 16, 1, 1), (6, 24, 4, 2), (6, 32, 6, 2), (6, 64, 8, 2), (6
 CIFAR_STRIDES = (1, 1, 2, 2, 1, 2, 1)
 
 
-def make_even(value: float) -> int:
-    """osmr-style width rounding: truncate, then bump odd widths to even (g=2 convs need it)."""
-    width = int(value)
-    return width + (width % 2)
+def igcv3_d(
+    width: float = 1.0,
+    num_classes: int = 1000,
+    stem_stride: int = 2,
+    strides: tuple[int, ...] | None = None,
+    dropout: float = 0.0,
+    permute: bool = True,
+) -> ConvNet:
+    """IGCV3-D at `width` (osmr rounding); permute=False drops the shuffles (the no-permutation control)."""
+    block = partial(InvertedResidual, groups=2, permute=permute)
+    return inverted_residual_net(IGCV3_D_STAGES, block, width, num_classes, stem_stride, strides, dropout)
 
 
-class IGCV3Block(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int, expansion: int, residual: bool, permute: bool = True):
-        super().__init__()
-        mid = round(c_in * expansion)
-        self.residual = residual
-        self.expand = conv_bn(c_in, mid, groups=2)
-        self.shuffle = ChannelShuffle(mid, 2) if permute else nn.Identity()
-        self.depthwise = conv_bn(mid, mid, 3, stride, groups=mid, act=nn.ReLU6)
-        self.project = conv_bn(mid, c_out, groups=2)
+def _register_width(name: str, width: float, pytorchcv_name: str) -> None:
+    config = ModelConfig(
+        name=name,
+        family="igcv3",
+        notes="IGCV3-D, official released block (one shuffle(2) per block); imports pytorchcv weights",
+        extra={"width": width, "weight_formats": ("native", "pytorchcv-igcv3"), "pytorchcv": pytorchcv_name},
+    )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.project(self.depthwise(self.shuffle(self.expand(x))))
-        return x + y if self.residual else y
+    @register_model(config)
+    def factory(num_classes: int = 1000, permute: bool = True, **kw) -> ConvNet:
+        return igcv3_d(width, num_classes, permute=permute, **kw)
 
 
-class IGCV3(nn.Module):
-    def __init__(
-        self,
-        width: float = 1.0,
-        num_classes: int = 1000,
-        stem_stride: int = 2,
-        strides: tuple[int, ...] | None = None,
-        dropout: float = 0.0,
-        permute: bool = True,
-    ):
-        super().__init__()
-        strides = strides or tuple(s for *_, s in IGCV3_D_STAGES)
-        c_in = make_even(32 * width)
-        self.stem = conv_bn(3, c_in, 3, stem_stride, act=nn.ReLU6)
-        blocks = []
-        for (t, c, n, _), stride in zip(IGCV3_D_STAGES, strides):
-            c_out = make_even(c * width)
-            for unit in range(n):
-                first = unit == 0
-                blocks.append(IGCV3Block(c_in, c_out, stride if first else 1, t, residual=not first, permute=permute))
-                c_in = c_out
-        self.blocks = nn.Sequential(*blocks)
-        c_head = 1280 if width <= 1.0 else make_even(1280 * width)
-        self.head = conv_bn(c_in, c_head, act=nn.ReLU6)
-        self.classifier = ClassifierHead(c_head, num_classes, dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.head(self.blocks(self.stem(x))))
+for _name, _width, _osmr in (
+    ("igcv3", 1.0, "igcv3_w1"),
+    ("igcv3-0.75", 0.75, "igcv3_w3d4"),
+    ("igcv3-0.5", 0.5, "igcv3_wd2"),
+    ("igcv3-0.25", 0.25, "igcv3_wd4"),
+):
+    _register_width(_name, _width, _osmr)
 
 
-_IMAGENET = dict(family="igcv3", notes="IGCV3-D, official released block (one shuffle(2) per block)")
-
-
-def _register_width(name: str, width: float) -> None:
-    @register_model(ModelConfig(name=name, extra={"width": width}, **_IMAGENET))
-    def factory(num_classes: int = 1000, permute: bool = True, **kw) -> IGCV3:
-        return IGCV3(width, num_classes, permute=permute, **kw)
-
-
-for _name, _width in (("igcv3", 1.0), ("igcv3-0.75", 0.75), ("igcv3-0.5", 0.5), ("igcv3-0.25", 0.25)):
-    _register_width(_name, _width)
+@register_model(
+    ModelConfig(
+        name="igcv3-mxnet",
+        mean=(123.68, 116.779, 103.939),
+        std=(1.0, 1.0, 1.0),
+        pixel_range=255.0,
+        family="igcv3",
+        notes="IGCV3-D 1.0 for the official MXNet weights (homles11/IGCV3): 0-255 RGB, mean subtraction only",
+        extra={"width": 1.0, "weight_formats": ("native", "mxnet-igcv3")},
+    )
+)
+def igcv3_mxnet(num_classes: int = 1000, permute: bool = True, **kw) -> ConvNet:
+    return igcv3_d(1.0, num_classes, permute=permute, **kw)
 
 
 @register_model(
@@ -96,5 +83,5 @@ for _name, _width in (("igcv3", 1.0), ("igcv3-0.75", 0.75), ("igcv3-0.5", 0.5), 
         notes="IGCV3-D 1.0 CIFAR layout (stride 1 stem and 24-ch stage; UNVERIFIED vs the paper)",
     )
 )
-def igcv3_cifar(num_classes: int = 10, width: float = 1.0, permute: bool = True, **kw) -> IGCV3:
-    return IGCV3(width, num_classes, stem_stride=1, strides=CIFAR_STRIDES, dropout=0.0, permute=permute, **kw)
+def igcv3_cifar(num_classes: int = 10, width: float = 1.0, permute: bool = True, **kw) -> ConvNet:
+    return igcv3_d(width, num_classes, stem_stride=1, strides=CIFAR_STRIDES, permute=permute, **kw)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -57,6 +60,51 @@ def conv_bn(
     return nn.Sequential(*layers)
 
 
+class InterleavedGroupConv(nn.Sequential):
+    """A chain of group convs with no BN or activation in between, then BN [-> activation].
+
+    Every conv with 1 < g < C_out groups is followed by shuffle(C_out, g): the digit rotation that
+    hands each of its branches' channels to different branches of the next conv (IGCV1's Reorder,
+    IGCV2's P_l). `convs` lists (out channels, kernel, groups); the first conv carries the stride.
+    Children are named conv1, shuffle1, conv2, ..., bn, act.
+    """
+
+    def __init__(
+        self,
+        c_in: int,
+        convs: Sequence[tuple[int, int, int]],
+        stride: int = 1,
+        act: type[nn.Module] | None = None,
+        eps: float = 1e-5,
+    ):
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        for i, (c_out, kernel, groups) in enumerate(convs, 1):
+            layers[f"conv{i}"] = nn.Conv2d(
+                c_in, c_out, kernel, stride if i == 1 else 1, kernel // 2, groups=groups, bias=False
+            )
+            if 1 < groups < c_out:
+                layers[f"shuffle{i}"] = ChannelShuffle(c_out, groups)
+            c_in = c_out
+        layers["bn"] = nn.BatchNorm2d(c_in, eps=eps)
+        if act is not None:
+            layers["act"] = act(inplace=True)
+        super().__init__(layers)
+
+
+def plain_stages(c_in: int, widths: Sequence[int], depth: int, block, layers_per_block: int = 1) -> list[nn.Module]:
+    """The blocks of a `depth`-layer CIFAR net (stem and FC count 2) in the official IGCV1 templates:
+    equal stages of `block(c_in, c_out, stride)`, stride 2 where the width changes."""
+    per_stage, rest = divmod(depth - 2, len(widths) * layers_per_block)
+    if rest or per_stage < 1:
+        raise ValueError(f"depth {depth} is not 2 + {len(widths) * layers_per_block}*n")
+    blocks = []
+    for c_out in widths:
+        for _ in range(per_stage):
+            blocks.append(block(c_in, c_out, 1 if c_in == c_out else 2))
+            c_in = c_out
+    return blocks
+
+
 class ClassifierHead(nn.Module):
     """Global average pool -> flatten -> FC."""
 
@@ -68,3 +116,29 @@ class ClassifierHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(torch.flatten(self.pool(x), 1)))
+
+
+class ConvNet(nn.Module):
+    """stem -> blocks -> [head] -> global pool -> [dropout] -> FC: the skeleton of every zoo network.
+
+    State-dict keys are stem.*, blocks.<i>.*, head.*, classifier.fc.* for every family, which is
+    what the checkpoint converters map onto.
+    """
+
+    def __init__(
+        self,
+        stem: nn.Module,
+        blocks: Sequence[nn.Module],
+        c_out: int,
+        num_classes: int,
+        head: nn.Module | None = None,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.stem = stem
+        self.blocks = nn.Sequential(*blocks)
+        self.head = head if head is not None else nn.Identity()
+        self.classifier = ClassifierHead(c_out, num_classes, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head(self.blocks(self.stem(x))))

@@ -1,3 +1,3 @@
 """Importing this module registers every model family."""
 
-from . import igcv3  # noqa: F401
+from . import igcv1, igcv2, igcv3, mobilenet, shipped  # noqa: F401
