@@ -125,12 +125,27 @@ def build_sysroot(path: str | Path | None = None, timeout: float = 1800, python:
 
 
 @contextlib.contextmanager
-def _profile_lock(sysroot: Sysroot):
-    """The fake CPU files are per profile and shared: one emulated run at a time per sysroot."""
-    with open(sysroot.root / ".run.lock", "w") as lock:
+def _profile_root(sysroot: Sysroot, profile: str):
+    """A root filesystem of this profile's own (hard-link copy of rootfs/ + its fake CPU files), locked.
+
+    qemu -L serves the fake /proc/cpuinfo and MIDR files from the prefix, so each profile gets its
+    own prefix: different profiles can then run at the same time; one run per profile at a time.
+    """
+    base = sysroot.root / "profiles"
+    base.mkdir(exist_ok=True)
+    root = base / profile
+    with open(base / f"{profile}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            if not (root / ARM_PYTHON).exists():
+                tmp = base / f"{profile}.tmp"
+                subprocess.run(["rm", "-rf", str(tmp), str(root)], check=True)
+                proc = subprocess.run(["cp", "-al", str(sysroot.rootfs), str(tmp)], capture_output=True, text=True)
+                if proc.returncode != 0:
+                    raise ArmEmuError(f"cannot make the {profile} root filesystem: {_tail(proc.stderr, 1)}")
+                tmp.rename(root)
+            write_cpu_files(root, profile)
+            yield root
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -157,9 +172,8 @@ def run_runner(
     sysroot: Sysroot, profile: str, args: list[str], timeout: float = 900, threads: int = 1
 ) -> subprocess.CompletedProcess:
     """Run arm_runner.py with `args` under qemu for `profile`; returns the completed process."""
-    cmd = [str(sysroot.qemu), "-L", str(sysroot.rootfs), str(sysroot.python), "-P", str(RUNNER), "--threads", str(threads), *args]
-    with _profile_lock(sysroot):
-        write_cpu_files(sysroot.rootfs, profile)
+    with _profile_root(sysroot, profile) as root:
+        cmd = [str(sysroot.qemu), "-L", str(root), str(root / ARM_PYTHON), "-P", str(RUNNER), "--threads", str(threads), *args]
         try:
             return subprocess.run(cmd, env=_env(sysroot, profile, threads), capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:

@@ -3,12 +3,18 @@
 Torch-free and dependency-free (stdlib only): used by the host-side qemu driver
 (`arm_emu.py`), by the emulated-ARM tests, and by the OpenVINO exporter for `--device arm`.
 
-The `int8` flags are measured, not assumed: under qemu, OpenVINO 2026.4.1 cannot compile our
-IGCV3 INT8 IR on the ARMv8.0 cores without dotprod (cortex-a72/a53: `compile_model` raises
-"... object is not initialized"), while it compiles and runs it on cortex-a76 / neoverse-n1.
-So ARMv8.0 is routed to FP16 (ARM default) and INT8 is only offered on dotprod cores. See
-docs/arm.md; `tests/arm/test_arm_emu.py::test_int8_known_failure_*` tells us when a new
-OpenVINO version fixes it.
+The flags are measured under qemu with the pinned OpenVINO 2026.4.1 (docs/arm.md):
+- On cortex-a72/a53 (ARMv8.0, no dotprod) `compile_model` fails on an INT8 IR with asymmetric
+  activations (NNCF mixed preset): RuntimeError "... object is not initialized". OpenVINO 2025.4.1
+  compiles the same IR there, and 2026.4.1 compiles it on cortex-a76. The symmetric IR that
+  igcv-export writes (performance preset + overflow fix) does compile on a72.
+- On every ARM core, an INT8 IGCV IR runs its convolutions in the float inference precision
+  (f32 on a72, f16 on a76; grouped convs split per group, quantize/dequantize around them):
+  no int8 arithmetic, so INT8 brings no speed-up there, only quantisation noise.
+Decision: FP16 is the ARM default everywhere; INT8 is not offered on ARMv8.0 (`int8: False`);
+on dotprod cores it compiles and matches x86 (`int8: True`) but is not the default.
+`tests/arm/test_arm_emu.py::test_int8_known_failure_armv80` asserts the failure still happens, so
+a fixed OpenVINO shows up as a failing test.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ _V82_FEATURES = (
 #   default_precision: what OpenVINO's CPU plugin picks with no INFERENCE_PRECISION_HINT
 #                      (measured: f32 on ARMv8.0, f16 on cores with FP16 arithmetic).
 #   export_precision:  what `igcv-export --target openvino --device arm` should write by default.
-#   int8: INT8 IR compiles and matches x86 on this core with the pinned OpenVINO.
+#   int8: INT8 IRs (both NNCF presets) compile and match x86 on this core with the pinned OpenVINO.
+#   int8_convs: an INT8 IGCV IR runs int8 convolutions here (measured: no, see the module doc).
 ARM_PROFILES: dict[str, dict] = {
     "cortex-a53": {
         "qemu_cpu": "cortex-a53",
@@ -44,6 +51,7 @@ ARM_PROFILES: dict[str, dict] = {
         "default_precision": "f32",
         "export_precision": "fp16",
         "int8": False,
+        "int8_convs": False,
     },
     "cortex-a72": {
         "qemu_cpu": "cortex-a72",
@@ -56,6 +64,7 @@ ARM_PROFILES: dict[str, dict] = {
         "default_precision": "f32",
         "export_precision": "fp16",
         "int8": False,
+        "int8_convs": False,
     },
     "cortex-a76": {
         "qemu_cpu": "cortex-a76",
@@ -68,6 +77,7 @@ ARM_PROFILES: dict[str, dict] = {
         "default_precision": "f16",
         "export_precision": "fp16",
         "int8": True,
+        "int8_convs": False,
     },
     "neoverse-n1": {
         "qemu_cpu": "neoverse-n1",
@@ -80,6 +90,7 @@ ARM_PROFILES: dict[str, dict] = {
         "default_precision": "f16",
         "export_precision": "fp16",
         "int8": True,
+        "int8_convs": False,
     },
 }
 
@@ -144,4 +155,5 @@ def write_cpu_files(rootfs: str | Path, profile: str) -> None:
     for rel, text in cpu_files(profile).items():
         path = rootfs / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # the per-profile roots are hard-link copies: never write through
         path.write_text(text)

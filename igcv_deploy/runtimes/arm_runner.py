@@ -63,10 +63,17 @@ def versions() -> dict:
     import numpy
 
     out["numpy"] = numpy.__version__
+    from importlib import metadata
+
     for name in ("onnxruntime", "openvino"):
         try:
-            mod = __import__(name)
-            out[name] = getattr(mod, "__version__", "?")
+            mod = __import__(name)  # importable, not just installed
+            try:
+                out[name] = metadata.version(name)  # the wheel version, e.g. 2026.4.1
+            except metadata.PackageNotFoundError:
+                out[name] = getattr(mod, "__version__", "?")
+            if name == "openvino":
+                out["openvino_build"] = mod.get_version()
         except Exception as exc:  # noqa: BLE001
             out[name] = f"unavailable: {type(exc).__name__}: {exc}"
     return out
@@ -102,6 +109,14 @@ def run_onnxruntime(model: str, arrays: dict, threads: int, precision: str) -> t
 _OV_CORE = None
 
 
+def _type_name(t) -> str:
+    """ov.Type -> 'f32' / 'f16' / 'bf16'."""
+    try:
+        return t.get_type_name()
+    except AttributeError:
+        return str(t)
+
+
 def run_openvino(model: str, arrays: dict, threads: int, precision: str) -> tuple[dict, dict]:
     import openvino as ov
 
@@ -135,14 +150,31 @@ def run_openvino(model: str, arrays: dict, threads: int, precision: str) -> tupl
         "version": ov.get_version(),
         "compile_s": compile_s,
         "infer_s": time.perf_counter() - t0,
-        "execution_precision": str(compiled.get_property("INFERENCE_PRECISION_HINT")),
+        "execution_precision": _type_name(compiled.get_property("INFERENCE_PRECISION_HINT")),
     }
+    info["conv_precisions"] = _conv_precisions(compiled)
     for prop in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES"):
         try:
             info[prop.lower()] = str(core.get_property("CPU", prop))
         except Exception:  # noqa: BLE001
             pass
     return outputs, info
+
+
+def _conv_precisions(compiled) -> dict:
+    """Runtime precision of the executed convolutions, e.g. {"f16": 160}: shows whether an INT8 IR
+    really runs int8 convolutions on this CPU (on ARM with OpenVINO 2026.4.1 it does not)."""
+    counts: dict = {}
+    try:
+        for op in compiled.get_runtime_model().get_ordered_ops():
+            rt = op.get_rt_info()
+            kind = rt["layerType"].astype(str) if "layerType" in rt else op.get_type_name()
+            if kind in ("Convolution", "GroupConvolution", "FullyConnected"):
+                prec = rt["runtimePrecision"].astype(str) if "runtimePrecision" in rt else "?"
+                counts[prec] = counts.get(prec, 0) + 1
+    except Exception as exc:  # noqa: BLE001  (diagnostics only)
+        counts["error"] = f"{type(exc).__name__}: {exc}"
+    return counts
 
 
 BACKENDS = {"onnxruntime": run_onnxruntime, "ort": run_onnxruntime, "openvino": run_openvino, "ov": run_openvino}

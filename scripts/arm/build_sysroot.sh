@@ -8,6 +8,8 @@
 #   bin/qemu-aarch64-static      taken out of Debian's qemu-user-static .deb (the package is not installed)
 #   site/                        aarch64 wheels of numpy / onnxruntime / openvino, pinned to
 #                                requirements/constraints.txt (the same versions as the x86 side)
+#   profiles/<cpu>/              made on first use by igcv_deploy/runtimes/arm_emu.py: a hard-link copy of
+#                                rootfs/ plus that CPU's fake /proc/cpuinfo and MIDR sysfs files
 #   STAMP                        written last; holds what was built. A re-run with the same inputs exits early.
 #
 # Recipe and traps: ../shared/notes/arm-emulation.md and docs/arm.md. Needs root (or mmdebstrap already
@@ -55,6 +57,9 @@ if [ -z "${ARM_SYSROOT_FORCE:-}" ] && [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")
 fi
 rm -f "$STAMP"
 say "building into $CACHE (${PINS[*]})"
+# per-profile roots are hard-link copies of rootfs/: stale once anything is rebuilt
+rm -rf "$CACHE/profiles"
+[ -d "$CACHE/rootfs" ] && rm -rf "$CACHE/rootfs/proc/cpuinfo" "$CACHE/rootfs/sys/devices/system/cpu"
 
 APT_UPDATED=
 apt_update() {
