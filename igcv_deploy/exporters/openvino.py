@@ -52,16 +52,17 @@ def quantize_int8(ctx: ExportContext, model):
 
 
 def arm_defaults(ctx: ExportContext) -> dict:
-    """What the ARM CPU plugin supports, per core, recorded so the device picks the right precision."""
+    """What the ARM CPU plugin supports, per core (measured under qemu, docs/arm.md), for the manifest."""
     int8_cores = sorted(name for name, profile in ARM_PROFILES.items() if profile["int8"])
     if ctx.precision == "int8":
-        print(f"warning: OpenVINO INT8 on ARM compiles only on dotprod cores ({', '.join(int8_cores)}); "
-              "ARMv8.0 boards (Raspberry Pi 3/4) need --precision fp16", file=sys.stderr)  # fmt: skip
+        print("warning: OpenVINO 2026.4.1 runs INT8 IGCV models in floating point on ARM (no int8 convolutions) "
+              "and the IR is validated only on dotprod cores; --precision fp16 is the ARM default", file=sys.stderr)  # fmt: skip
     return {
         "device": "arm",
         "inference_precision_hint": "f16" if ctx.precision != "fp32" else "f32",
         "int8_supported_cores": int8_cores,
-        "profiles": {name: {"default_precision": p["default_precision"], "int8": p["int8"]} for name, p in ARM_PROFILES.items()},
+        "profiles": {name: {key: p[key] for key in ("default_precision", "export_precision", "int8", "int8_convs")}
+                     for name, p in ARM_PROFILES.items()},  # fmt: skip
     }
 
 
