@@ -16,6 +16,17 @@ def run(model: ir.Model, ctx: FoldContext) -> None:
     simplify(model.graph, ctx)
 
 
+def move_until_stable(model: ir.Model, ctx: FoldContext, step) -> None:
+    """Apply `step(graph, permute_node, ctx) -> moved?` to every permutation until none moves."""
+    graph = model.graph
+    changed = True
+    while changed:
+        changed = False
+        for node in [n for n in graph if is_permute(n)]:
+            changed = node.graph is graph and step(graph, node, ctx) or changed
+        simplify(graph, ctx)
+
+
 def simplify(graph: ir.Graph, ctx: FoldContext) -> None:
     for node in [n for n in graph if is_permute(n)]:
         if node.graph is not graph:

@@ -13,19 +13,13 @@ import onnx_ir as ir
 from ..ir_tools import FoldContext, append_after, attr, dims, is_permute, make_permute, perm_of, set_const_input
 from ..perm_algebra import is_identity
 from ..rules import Crossing, push_down
-from .compose import simplify
+from .compose import move_until_stable
 
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
 
 
 def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    changed = True
-    while changed:
-        changed = False
-        for node in [n for n in graph if is_permute(n)]:
-            changed = node.graph is graph and _step(graph, node, ctx) or changed
-        simplify(graph, ctx)
+    move_until_stable(model, ctx, _step)
 
 
 def move_down(graph: ir.Graph, node: ir.Node, ctx: FoldContext) -> ir.Node | None:

@@ -12,17 +12,11 @@ import onnx_ir as ir
 from ..ir_tools import FoldContext, attr, is_permute, make_permute, perm_of, replace_value, set_const_input
 from ..perm_algebra import is_identity
 from ..rules import pull_up
-from .compose import simplify
+from .compose import move_until_stable
 
 
 def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    changed = True
-    while changed:
-        changed = False
-        for node in [n for n in graph if is_permute(n)]:
-            changed = node.graph is graph and _step(graph, node, ctx) or changed
-        simplify(graph, ctx)
+    move_until_stable(model, ctx, _step)
 
 
 def _step(graph: ir.Graph, node: ir.Node, ctx: FoldContext) -> bool:
