@@ -1,0 +1,80 @@
+"""The benchmark matrix: subjects (what was exported, and how) x runtime settings (from TARGETS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from igcv_deploy.targets import TARGETS
+
+# Export targets run on this CPU, and the runtime that runs each one's primary artifact.
+RUNTIME_OF_TARGET = {"onnx": "onnxruntime", "openvino": "openvino"}
+PRECISIONS = ("fp32", "int8")
+# OpenVINO INFERENCE_PRECISION_HINT per bundle precision: f32 = FP32 numbers, default = what the
+# plugin picks on this CPU (bf16 where the CPU has it; the results record what it picked).
+OPENVINO_HINTS = {"fp32": ("f32", "default"), "int8": ("default",)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    target: str
+    precision: str
+    runtime: str
+    hint: str | None = None  # OpenVINO only
+
+    @property
+    def key(self) -> str:
+        return f"{self.runtime}-{self.precision}" + (f"-{self.hint}" if self.hint else "")
+
+    @property
+    def label(self) -> str:
+        name = {"onnxruntime": "onnxruntime", "openvino": "OpenVINO"}[self.runtime]
+        hint = {"f32": " (f32 hint)", "default": " (default precision)"}.get(self.hint or "", "")
+        return f"{name} {self.precision.upper()}{hint}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: str
+    model: str  # registered model name
+    label: str
+    lowering: str | None = None  # None: igcv-export as is; "tuned": the tuned plan; else one variant everywhere
+    exported: bool = True  # False: lowered from the igcv3 onnx bundle by the pass directly (variant study)
+
+
+PAIR = ("mobilenetv2", "igcv3")
+SUBJECTS = (
+    Subject("mobilenetv2", "mobilenetv2", "MobileNetV2-1.0"),
+    Subject("igcv3", "igcv3", "IGCV3-D 1.0 (igcv-export today)"),
+    Subject("igcv3-noperm", "igcv3-noperm", "IGCV3-D 1.0, permutations deleted (control)"),
+    Subject("igcv3-lowered", "igcv3", "IGCV3-D 1.0 + grouped-conv lowering (tuned plan)", lowering="tuned"),
+)
+VARIANT_STUDY = tuple(
+    Subject(f"igcv3-{v}", "igcv3", f"IGCV3-D 1.0, every block {v}", lowering=v, exported=False)
+    for v in ("dense_projection", "dense_expansion", "split")
+)
+
+
+def settings() -> list[Setting]:
+    """Every (target, precision, runtime, hint) this CPU benchmarks, in the order of TARGETS."""
+    out = []
+    for target in TARGETS:
+        runtime = RUNTIME_OF_TARGET.get(target.name)
+        for precision in (p for p in PRECISIONS if runtime and p in target.precisions):
+            hints = OPENVINO_HINTS[precision] if runtime == "openvino" else (None,)
+            out += [Setting(target.name, precision, runtime, hint) for hint in hints]
+    return out
+
+
+def configs(quick: bool = False) -> list[tuple[Subject, Setting]]:
+    """Headline subjects on every setting, plus the variant study on the FP32 settings (full runs only)."""
+    pairs = [(s, t) for s in SUBJECTS for t in settings()]
+    study = (
+        []
+        if quick
+        else [(s, t) for s in VARIANT_STUDY for t in settings() if t.precision == "fp32" and t.hint != "default"]
+    )
+    return pairs + study
+
+
+def config_key(subject: Subject, setting: Setting) -> str:
+    return f"{subject.key}@{setting.key}"

@@ -1,0 +1,47 @@
+"""Per-layer profiles of the headline configurations, and what the report keeps of each bundle's manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import timing
+
+
+def layer_profiles(jobs: dict, folder: Path, seconds: float, say) -> dict:
+    """One `igcv-profile --per-layer` run per job {key: (artifact, runtime, hint)}; full documents kept in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for key, (artifact, runtime, hint) in jobs.items():
+        document = timing.profile_once(artifact, runtime, hint, seconds, per_layer=True)
+        (folder / f"{key.replace('@', '__')}.json").write_text(json.dumps(document, indent=1) + "\n")
+        layers = document["layers"]
+        out[key] = {"total_ms": layers["total_ms"], "by_role": layers["by_role"], "by_op_type": layers["by_op_type"],
+                    "exec_types": exec_types(layers["layers"])}  # fmt: skip
+        say(f"per-layer profile {key}")
+    return out
+
+
+def exec_types(layers: list[dict]) -> dict:
+    """ms per (op type, kernel) where the runtime names its kernels (OpenVINO: jit_avx2_I8, ref, ...)."""
+    totals: dict[str, float] = {}
+    for layer in layers:
+        if layer.get("exec_type"):
+            key = f"{layer['op_type']} [{layer['exec_type']}]"
+            totals[key] = totals.get(key, 0.0) + layer["ms"]
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def manifest_summary(bundle: Path) -> dict:
+    """What the report needs of a bundle's manifest: MACs, parity, accuracy, OpenVINO's default precision, the
+    lowering choices (the grouped_conv_lowering entries of the folding log)."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    default = manifest.get("openvino", {}).get("default_precision_parity", {})
+    return {
+        "macs": manifest["model"]["macs"],
+        "params": manifest["model"]["params"],
+        "parity": manifest.get("parity"),
+        "accuracy": manifest.get("accuracy"),
+        "default_precision": default.get("execution_precision"),
+        "lowering": [e for e in manifest.get("folding", {}).get("log", []) if e["pass"] == "grouped_conv_lowering"],
+    }

@@ -1,0 +1,185 @@
+"""RESULTS.md (and results.json, PNG plots) from one benchmark run: every figure computed, none typed in."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matrix
+import timing
+from igcv_deploy.profiling.report import markdown_table
+from igcv_deploy.profiling.roles import ROLES
+
+GOAL_RATIO, GOAL_PERM, GOAL_INT8, GOAL_EXPORT_S = 1.04, 1.02, 1.8, 60.0
+SUBJECT = {s.key: s for s in (*matrix.SUBJECTS, *matrix.VARIANT_STUDY)}
+
+
+def fmt_ms(t: dict) -> str:
+    return f"{t['median_ms']:.2f} ({t['min_ms']:.2f}–{t['max_ms']:.2f})"
+
+
+def fmt_ratio(r: dict | None) -> str:
+    return "missing" if r is None else f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+
+
+def ratio(results: dict, a: str, b: str, setting_a, setting_b=None) -> dict | None:
+    t = results["timings"]
+    ka, kb = matrix.config_key(SUBJECT[a], setting_a), matrix.config_key(SUBJECT[b], setting_b or setting_a)
+    return timing.ratio(t[ka], t[kb]) if ka in t and kb in t else None
+
+
+def latency_section(results: dict, settings) -> str:
+    rows = []
+    for setting in settings:
+        cells = [timing.summary(results["timings"][k]) if (k := matrix.config_key(s, setting)) in results["timings"]
+                 else None for s in matrix.SUBJECTS]  # fmt: skip
+        rows.append([setting.label, *(fmt_ms(c) if c else "missing" for c in cells)])
+    return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
+
+
+def ratio_rows(results: dict, settings) -> list[list[str]]:
+    rows = []
+    for s in settings:
+        pair, lowered = ratio(results, "igcv3", "mobilenetv2", s), ratio(results, "igcv3-lowered", "mobilenetv2", s)
+        perm, perm_lowered = (
+            ratio(results, "igcv3", "igcv3-noperm", s),
+            ratio(results, "igcv3-lowered", "igcv3-noperm", s),
+        )
+        met = lowered is not None and lowered["median"] <= GOAL_RATIO
+        rows.append([s.label, fmt_ratio(pair), fmt_ratio(lowered), fmt_ratio(ratio(results, "igcv3-noperm", "mobilenetv2", s)),
+                     fmt_ratio(perm), fmt_ratio(perm_lowered), "yes" if met else "no"])  # fmt: skip
+    return rows
+
+
+def goals_section(results: dict, settings) -> str:
+    by_key = {s.key: s for s in settings}
+    fp32, int8 = by_key.get("openvino-fp32-f32"), by_key.get("openvino-int8-default")
+    rows = []
+    for subject in ("igcv3", "igcv3-lowered"):
+        r = ratio(results, subject, subject, fp32, int8) if fp32 and int8 else None
+        rows.append([f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}", f"≥ {GOAL_INT8}×", fmt_ratio(r),
+                     "yes" if r and r["median"] >= GOAL_INT8 else "no"])  # fmt: skip
+    e2e = results["exports"].get("igcv3:openvino:int8", {})
+    seconds = e2e.get("seconds")
+    note = " (quick mode: --calib-size 8)" if results["quick"] else ""
+    rows.append(
+        [
+            "`igcv-export --model igcv3 --target openvino --precision int8`, end to end",
+            f"≤ {GOAL_EXPORT_S:.0f} s",
+            f"{seconds:.1f} s{note}" if seconds else "missing",
+            "yes" if seconds and seconds <= GOAL_EXPORT_S else "no",
+        ]
+    )
+    return markdown_table(["goal", "target", "measured (median, min–max over rounds)", "met"], rows)
+
+
+def roofline_section(results: dict, settings) -> str:
+    peak = results["peaks"]["fp32_matmul_gflops"]
+    rows = []
+    for setting in settings:
+        for subject in matrix.SUBJECTS:
+            key, bundle = matrix.config_key(subject, setting), f"{subject.key}:{setting.target}:{setting.precision}"
+            manifest = results["manifests"].get(bundle)
+            if key not in results["timings"] or not manifest:
+                continue
+            added = sum(e["added_macs"] for e in manifest["lowering"])
+            seconds = timing.summary(results["timings"][key])["median_ms"] / 1e3
+            useful, executed = 2 * manifest["macs"] / seconds / 1e9, 2 * (manifest["macs"] + added) / seconds / 1e9
+            rows.append([setting.label, subject.label, f"{manifest['macs'] / 1e6:.0f}M + {added / 1e6:.0f}M",
+                         f"{useful:.1f}", f"{executed:.1f}", f"{100 * executed / peak:.0f}%"])  # fmt: skip
+    header = ["runtime × precision", "model", "MACs (+ zeros multiplied)", "useful GFLOP/s", "executed GFLOP/s",
+              f"executed / FP32 peak ({peak:.0f} GFLOP/s)"]  # fmt: skip
+    return markdown_table(header, rows)
+
+
+def study_section(results: dict, settings) -> str:
+    subjects = ["igcv3", *(s.key for s in matrix.VARIANT_STUDY), "igcv3-lowered", "igcv3-noperm"]
+    study = [s for s in settings if any(matrix.config_key(SUBJECT[v], s) in results["timings"] for v in subjects[1:4])]
+    rows = [[SUBJECT[k].label, *(fmt_ratio(ratio(results, k, "mobilenetv2", s)) for s in study)] for k in subjects]
+    return (
+        markdown_table(["IGCV3-D lowering (latency / MobileNetV2)", *(s.label for s in study)], rows)
+        if study
+        else "_not run (quick mode)_"
+    )
+
+
+def plan_section(results: dict) -> str:
+    tuning = results["tuning"]
+    targets = list(tuning)
+    signatures = list(tuning[targets[0]]["plan"])
+    rows = [[f"`{sig}`", *(f"**{tuning[t]['plan'][sig]}** — " + ", ".join(
+        f"{v} {ms:.3f}" for v, ms in tuning[t]["blocks_ms"][sig].items()) for t in targets)] for sig in signatures]  # fmt: skip
+    return markdown_table(
+        ["block signature (c_in-mid-c_out, groups, H×W in->out)", *(f"{t}: choice — ms per variant" for t in targets)],
+        rows,
+    )
+
+
+def layers_section(results: dict, settings) -> str:
+    parts = []
+    for setting in settings:
+        rows = [[SUBJECT[k.split("@")[0]].label, f"{v['total_ms']:.2f}", *(f"{v['by_role'][r]:.2f}" for r in ROLES)]
+                for k, v in results["layers"].items() if k.endswith("@" + setting.key)]  # fmt: skip
+        if rows:
+            parts.append(f"**{setting.label}**\n\n" + markdown_table(["model", "layers total (ms)", *ROLES], rows))
+    return "\n\n".join(parts)
+
+
+def kernels_section(results: dict) -> str:
+    rows = [[k, ", ".join(f"{op} {ms:.2f}" for op, ms in list(v["exec_types"].items())[:6])]
+            for k, v in results["layers"].items() if v["exec_types"] and "int8" in k]  # fmt: skip
+    return markdown_table(["configuration", "ms per op type [kernel], largest first"], rows) if rows else "_none_"
+
+
+def write_results(results: dict, out: Path) -> Path:
+    from plots import write_plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    settings = matrix.settings()
+    text = "\n\n".join([
+        f"# IGCV3-D vs MobileNetV2: benchmark results\n\nGenerated by `make bench` (`benchmarks/run.py`"
+        f"{' --quick' if results['quick'] else ''}) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in "
+        f"{results['duration_s'] / 60:.1f} min. Batch 1, 224², {results['threads']} threads, {results['rounds']} rotated "
+        f"rounds × {results['seconds']} s per configuration, one `igcv-profile` process per run. Each cell: median of the "
+        "round medians (min–max over rounds); each ratio is computed per round, side by side, then median (min–max).",
+        "## Machine\n\n" + machine_section(results),
+        "## Ratios (the headline)\n\n" + markdown_table(
+            ["runtime × precision", "IGCV3-D / MNv2 (igcv-export today)", "IGCV3-D lowered / MNv2", "no-perm control / MNv2",
+             "perm. overhead: IGCV3-D / no-perm", "lowered / no-perm", f"≤ {GOAL_RATIO}× met"], ratio_rows(results, settings)),
+        "## Other goals\n\n" + goals_section(results, settings),
+        "## Latency (ms)\n\n" + latency_section(results, settings),
+        "## Roofline\n\n" + roofline_section(results, settings),
+        "## Lowering variants, whole network\n\n" + study_section(results, settings),
+        "## Tuned per-block plans (block micro-benchmarks, ms)\n\n" + plan_section(results),
+        "## Per-layer profiles (ms per inference by IGCV role; profiler overhead included)\n\n" + layers_section(results, settings),
+        "## What the INT8 runs execute\n\n" + kernels_section(results),
+        "## Missing\n\n" + missing_section(results),
+        "## Plots\n\n" + write_plots(results, settings, out),
+    ])  # fmt: skip
+    path = out / "RESULTS.md"
+    path.write_text(text + "\n")
+    return path
+
+
+def missing_section(results: dict) -> str:
+    lines = [f"- {k}: {v}" for k, v in results["missing"].items()]
+    lines += [f"- export {k} failed: {v['reason']}" for k, v in results["exports"].items() if v["status"] == "failed"]
+    return "\n".join(lines) or "_nothing_"
+
+
+def machine_section(results: dict) -> str:
+    m, p = results["machine"], results["peaks"]
+    flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in m["flags"].items())
+    defaults = {v["default_precision"] for v in results["manifests"].values() if v.get("default_precision")}
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return "\n".join([
+        f"- CPU: {m['cpu_model']}, {m['usable_cores']} usable cores; {m['platform']}",
+        f"- ISA flags: {flags}",
+        f"- OpenVINO default execution precision on this CPU: {', '.join(sorted(defaults)) or 'unknown'}",
+        f"- Measured peaks ({p['threads']} threads): FP32 matmul {p['fp32_matmul_gflops']:.0f} GFLOP/s, memory copy "
+        f"{p['memory_copy_gbs']:.0f} GB/s ({p['method']})",
+        f"- Load average (1/5/15 min): {m['load_avg']} at the start, {results['load_end']} at the end",
+        f"- Versions: {versions}",
+    ])  # fmt: skip

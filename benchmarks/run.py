@@ -1,0 +1,171 @@
+"""IGCV3-D vs MobileNetV2 benchmark suite (issue 10): export, tune, time, profile, report.
+
+  .venv/bin/python benchmarks/run.py            # the full run (make bench), ~15 min on 2 cores
+  .venv/bin/python benchmarks/run.py --quick    # every step, minimal rounds: checks the suite works
+
+Writes benchmarks/RESULTS.md, benchmarks/results.json and PNG plots into benchmarks/ (or --out);
+bundles, tuned plans and per-layer profiles go to --work (default artifacts/bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import exports
+import matrix
+import profiles
+import timing
+from igcv_deploy.profiling.environment import load_average
+
+HERE = Path(__file__).resolve().parent
+E2E, BENCH_CALIB = ("igcv3", "openvino", "int8"), 16  # E2E: the export whose end-to-end time is a goal
+NOT_WIRED = "the onnx target does not write a Q/DQ INT8 model yet (see docs/performance.md, INT8 on onnxruntime)"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="one short round, small calibration, no variant study")
+    p.add_argument("--rounds", type=int, help="rotated timing rounds (default 5, quick 1)")
+    p.add_argument("--seconds", type=float, help="timed seconds per run (default 1.5, quick 0.3)")
+    p.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md, results.json and plots go")
+    p.add_argument("--work", type=Path, default=Path("artifacts/bench"), help="bundles, plans, profiles")
+    p.add_argument("--reuse", action="store_true", help="keep bundles already in --work (no export times then)")
+    args = p.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else 5)
+    args.seconds = args.seconds or (0.3 if args.quick else 1.5)
+    return args
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def export_subjects(subjects, args, plan_file: Path | None, results: dict) -> dict:
+    """{(subject, target, precision): bundle} for every bundle the settings need; failures are recorded."""
+    bundles = {}
+    for subject in subjects:
+        for target, precision in dict.fromkeys((t.target, t.precision) for t in matrix.settings()):
+            record = export_one(subject, target, precision, args, plan_file, results["missing"])
+            results["exports"][f"{subject.key}:{target}:{precision}"] = record
+            if record["status"] == "ok":
+                bundles[(subject.key, target, precision)] = record["bundle"]
+                say(
+                    f"{record['bundle'].name}: {record['command']}"
+                    + (f", {record['seconds']:.1f} s" if record["seconds"] else "")
+                )
+    return bundles
+
+
+def export_one(subject, target: str, precision: str, args, plan_file: Path | None, missing: dict) -> dict:
+    """Export (or, with --reuse, keep) one bundle: {"status": "ok", "bundle", "seconds", "command"} or why not."""
+    kind, folder = f"{target}:{precision}", args.work / f"{subject.key}_{target}_{precision}"
+    if kind in missing:
+        return {"status": "missing", "reason": missing[kind]}
+    if args.reuse and (folder / "manifest.json").is_file():
+        return {"status": "ok", "bundle": folder, "seconds": None, "command": "reused"}
+    extra = int8_options(subject, target, precision, args.quick)
+    plan = plan_file if subject.lowering else None
+    try:
+        seconds = exports.export(
+            subject.model, target, precision, folder, args.work / f"{folder.name}.log", plan, extra
+        )
+    except RuntimeError as exc:
+        return {"status": "failed", "reason": str(exc)}
+    if target == "onnx" and precision == "int8" and not exports.has_qdq(folder):
+        missing[kind] = NOT_WIRED
+        return {"status": "missing", "reason": NOT_WIRED}
+    plain = not plan and subject.model != exports.NOPERM
+    return {
+        "status": "ok",
+        "bundle": folder,
+        "seconds": seconds,
+        "command": "igcv-export" if plain else "benchmarks/exports.py",
+    }
+
+
+def int8_options(subject, target: str, precision: str, quick: bool) -> tuple[str, ...]:
+    """--calib-size for INT8 exports: none (igcv-export's default) for the export whose end-to-end time is a goal,
+    fewer images for the others (ranges do not change latency), 8 with --quick."""
+    if precision != "int8" or (not quick and (subject.key, target, precision) == E2E):
+        return ()
+    return ("--calib-size", "8" if quick else str(BENCH_CALIB))
+
+
+def tune_plans(bundles: dict, args, results: dict) -> Path:
+    """Per-block lowering plans, tuned on each folding target's runtime from the igcv3 ONNX bundle."""
+    import tune
+
+    source = bundles[("igcv3", "onnx", "fp32")] / "model.onnx"
+    rounds, seconds = (1, 0.05) if args.quick else (3, 0.3)
+    tuned = {target: tune.tune(source, target, target, "f32", timing.THREADS, rounds, seconds)
+             for target in ("onnxruntime", "openvino")}  # fmt: skip
+    results["tuning"] = tuned
+    plan_file = args.work / "plans.json"
+    plan_file.write_text(json.dumps({target: t["plan"] for target, t in tuned.items()}, indent=1) + "\n")
+    say(f"tuned plans written to {plan_file}")
+    return plan_file
+
+
+def study_files(bundles: dict, args) -> dict:
+    """The variant study's models: the igcv3 ONNX bundle's model lowered with one variant everywhere."""
+    import onnx
+    import tune
+
+    source = onnx.load(str(bundles[("igcv3", "onnx", "fp32")] / "model.onnx"))
+    files = {}
+    for subject in matrix.VARIANT_STUDY:
+        for target, fold_target in (("onnx", "onnxruntime"), ("openvino", "openvino")):
+            path = args.work / f"{subject.key}_{fold_target}.onnx"
+            onnx.save(tune.lower(source, fold_target, {"*": subject.lowering})[0], str(path))
+            files[(subject.key, target, "fp32")] = path
+    return files
+
+
+def jobs_for(configs, artifacts: dict) -> dict:
+    jobs = {}
+    for subject, setting in configs:
+        artifact = artifacts.get((subject.key, setting.target, setting.precision))
+        if artifact is not None:
+            jobs[matrix.config_key(subject, setting)] = (artifact, setting.runtime, setting.hint)
+    return jobs
+
+
+def main(argv: list[str]) -> int:
+    from machine import describe, peaks
+
+    args = parse(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = {"quick": args.quick, "rounds": args.rounds, "seconds": args.seconds, "threads": timing.THREADS,
+               "machine": describe(), "exports": {}, "missing": {}}  # fmt: skip
+    say(f"load average {results['machine']['load_avg']}; measuring peaks")
+    results["peaks"] = peaks(timing.THREADS)
+    naive = [s for s in matrix.SUBJECTS if not s.lowering]
+    artifacts = export_subjects(naive, args, None, results)
+    plan_file = tune_plans(artifacts, args, results)
+    artifacts |= export_subjects([s for s in matrix.SUBJECTS if s.lowering], args, plan_file, results)
+    if not args.quick:
+        artifacts |= study_files(artifacts, args)
+    configs = matrix.configs(args.quick)
+    jobs = jobs_for(configs, artifacts)
+    results["timings"] = timing.rotated_rounds(jobs, args.rounds, args.seconds, say)
+    headline = {key: job for key, job in jobs.items() if key.split("@")[0] in {s.key for s in matrix.SUBJECTS}}
+    results["layers"] = profiles.layer_profiles(headline, args.work / "profiles", args.seconds / 2, say)
+    results["manifests"] = {
+        f"{k[0]}:{k[1]}:{k[2]}": profiles.manifest_summary(p) for k, p in artifacts.items() if p.is_dir()
+    }
+    results["load_end"] = load_average()
+    results["duration_s"] = time.perf_counter() - start
+    from report import write_results
+
+    path = write_results(results, args.out)
+    say(f"wrote {path} in {results['duration_s'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
