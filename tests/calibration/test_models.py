@@ -8,7 +8,7 @@ import pytest
 from igcv_deploy.calibration.data import load_calibration_set
 from igcv_deploy.calibration.qdq import quantize_model
 from igcv_deploy.calibration.report import write_report
-from igcv_deploy.models import create_model, get_config, list_models
+from igcv_deploy.models import create_model, get_config
 
 from .checks import build_with_tensorrt_rtx, check_rules
 
@@ -26,10 +26,6 @@ def export(model, config, path):
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """One run with a 0.5-point budget: its first measurement is the all-INT8 model."""
-    from igcv_deploy.models.digits import WEIGHTS
-
-    if "igcv3-digits" not in list_models() or not WEIGHTS.exists():
-        pytest.skip("the trained igcv3-digits model is not there")
     folder = tmp_path_factory.mktemp("digits")
     config = get_config("igcv3-digits")
     fp32 = export(create_model("igcv3-digits"), config, folder / "fp32.onnx")

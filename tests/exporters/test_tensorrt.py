@@ -29,7 +29,6 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None
 SMALL = ("--model", "igcv3-0.25", "--imgsz", "64")
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 CAN_BUILD_TENSORRT = HAS_TENSORRT and bool(cuda_compute_capabilities())
-HAS_CALIBRATION = importlib.util.find_spec("igcv_deploy.calibration.qdq") is not None
 
 
 def export(tmp_path_factory, *args) -> Path:
@@ -65,8 +64,6 @@ def rtx_bundle(request, tmp_path_factory):
 def precision_args(precision: str) -> tuple[str, ...]:
     if precision != "int8":
         return ("--precision", precision)
-    if not HAS_CALIBRATION:
-        pytest.skip("INT8 needs igcv_deploy.calibration.qdq (the calibration issue)")
     return ("--precision", "int8", "--calib-size", "8", "--calib-method", "minmax")
 
 
