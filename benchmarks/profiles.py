@@ -16,7 +16,7 @@ def layer_profiles(jobs: dict, folder: Path, seconds: float, say) -> dict:
         document = timing.profile_once(artifact, runtime, hint, seconds, per_layer=True)
         (folder / f"{key.replace('@', '__')}.json").write_text(json.dumps(document, indent=1) + "\n")
         layers = document["layers"]
-        out[key] = {"total_ms": layers["total_ms"], "by_role": layers["by_role"], "by_op_type": layers["by_op_type"],
+        out[key] = {"p50_ms": document["runs"][0]["latency_ms"]["p50"], "total_ms": layers["total_ms"], "by_role": layers["by_role"], "by_op_type": layers["by_op_type"],
                     "exec_types": exec_types(layers["layers"])}  # fmt: skip
         say(f"per-layer profile {key}")
     return out
@@ -45,3 +45,25 @@ def manifest_summary(bundle: Path) -> dict:
         "default_precision": default.get("execution_precision"),
         "lowering": [e for e in manifest.get("folding", {}).get("log", []) if e["pass"] == "grouped_conv_lowering"],
     }
+
+
+def macs_by_role(model_path: Path) -> dict[str, float]:
+    """Executed conv MACs (millions) of an ONNX model by IGCV role (the zeros of a densified conv included)."""
+    import math
+
+    import onnx
+
+    from igcv_deploy.profiling.graph import read_graph
+    from igcv_deploy.profiling.roles import ROLES, classify
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(model_path)))
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.value_info}
+    shapes |= {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.output}
+    weights = {init.name: list(init.dims) for init in model.graph.initializer}
+    roles = classify(read_graph(model_path))
+    out = dict.fromkeys(ROLES, 0.0)
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            macs = math.prod(weights[node.input[1]]) * math.prod(shapes[node.output[0]][2:])
+            out[roles.get(node.name, "other")] += macs / 1e6
+    return out

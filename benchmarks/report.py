@@ -56,10 +56,11 @@ def goals_section(results: dict, settings) -> str:
     by_key = {s.key: s for s in settings}
     fp32, int8 = by_key.get("openvino-fp32-f32"), by_key.get("openvino-int8-default")
     rows = []
-    for subject in ("igcv3", "igcv3-lowered"):
+    for subject in ("igcv3", "igcv3-lowered", "mobilenetv2"):
         r = ratio(results, subject, subject, fp32, int8) if fp32 and int8 else None
-        rows.append([f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}", f"≥ {GOAL_INT8}×", fmt_ratio(r),
-                     "yes" if r and r["median"] >= GOAL_INT8 else "no"])  # fmt: skip
+        goal = f"≥ {GOAL_INT8}×" if subject != "mobilenetv2" else "(context)"
+        rows.append([f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}", goal, fmt_ratio(r),
+                     "-" if subject == "mobilenetv2" else "yes" if r and r["median"] >= GOAL_INT8 else "no"])  # fmt: skip
     e2e = results["exports"].get("igcv3:openvino:int8", {})
     seconds = e2e.get("seconds")
     note = " (quick mode: --calib-size 8)" if results["quick"] else ""
@@ -119,17 +120,28 @@ def plan_section(results: dict) -> str:
 def layers_section(results: dict, settings) -> str:
     parts = []
     for setting in settings:
-        rows = [[SUBJECT[k.split("@")[0]].label, f"{v['total_ms']:.2f}", *(f"{v['by_role'][r]:.2f}" for r in ROLES)]
+        rows = [[SUBJECT[k.split("@")[0]].label, f"{v['p50_ms']:.2f}", f"{v['total_ms']:.2f}",
+                 *(f"{v['by_role'][r]:.2f}" for r in ROLES)]
                 for k, v in results["layers"].items() if k.endswith("@" + setting.key)]  # fmt: skip
+        header = ["model", "p50 of that run (ms)", "layers total (ms)", *ROLES]
         if rows:
-            parts.append(f"**{setting.label}**\n\n" + markdown_table(["model", "layers total (ms)", *ROLES], rows))
+            parts.append(f"**{setting.label}**\n\n" + markdown_table(header, rows))
     return "\n\n".join(parts)
 
 
+def macs_section(results: dict) -> str:
+    rows = [[SUBJECT[k].label, f"{sum(v.values()):.1f}", *(f"{v[r]:.1f}" for r in ROLES)]
+            for k, v in results["macs_by_role"].items()]  # fmt: skip
+    return markdown_table(["model (onnxruntime-folded ONNX)", "conv MACs (M)", *ROLES], rows)
+
+
 def kernels_section(results: dict) -> str:
-    rows = [[k, ", ".join(f"{op} {ms:.2f}" for op, ms in list(v["exec_types"].items())[:6])]
-            for k, v in results["layers"].items() if v["exec_types"] and "int8" in k]  # fmt: skip
-    return markdown_table(["configuration", "ms per op type [kernel], largest first"], rows) if rows else "_none_"
+    """OpenVINO names its kernels (jit_avx2_I8, ref_i8); onnxruntime's op types say it (QLinearConv is INT8, a Conv or
+    FusedConv fed by DequantizeLinear runs in FP32)."""
+    rows = [[k, ", ".join(f"{op} {ms:.2f}" for op, ms in list((v["exec_types"] or v["by_op_type"]).items())[:7])]
+            for k, v in results["layers"].items() if "int8" in k]  # fmt: skip
+    header = ["configuration", "ms per op type [OpenVINO kernel], largest first"]
+    return markdown_table(header, rows) if rows else "_none_"
 
 
 def write_results(results: dict, out: Path) -> Path:
@@ -143,7 +155,8 @@ def write_results(results: dict, out: Path) -> Path:
         f"{' --quick' if results['quick'] else ''}) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in "
         f"{results['duration_s'] / 60:.1f} min. Batch 1, 224², {results['threads']} threads, {results['rounds']} rotated "
         f"rounds × {results['seconds']} s per configuration, one `igcv-profile` process per run. Each cell: median of the "
-        "round medians (min–max over rounds); each ratio is computed per round, side by side, then median (min–max).",
+        "round medians (min–max over rounds); each ratio is computed per round, side by side, then median (min–max). "
+        + quiet_note(results),
         "## Machine\n\n" + machine_section(results),
         "## Ratios (the headline)\n\n" + markdown_table(
             ["runtime × precision", "IGCV3-D / MNv2 (igcv-export today)", "IGCV3-D lowered / MNv2", "no-perm control / MNv2",
@@ -153,7 +166,8 @@ def write_results(results: dict, out: Path) -> Path:
         "## Roofline\n\n" + roofline_section(results, settings),
         "## Lowering variants, whole network\n\n" + study_section(results, settings),
         "## Tuned per-block plans (block micro-benchmarks, ms)\n\n" + plan_section(results),
-        "## Per-layer profiles (ms per inference by IGCV role; profiler overhead included)\n\n" + layers_section(results, settings),
+        "## Per-layer profiles (ms per inference by IGCV role; one run each, profiler overhead included)\n\n" + layers_section(results, settings),
+        "## Executed conv MACs by IGCV role (millions)\n\n" + macs_section(results),
         "## What the INT8 runs execute\n\n" + kernels_section(results),
         "## Missing\n\n" + missing_section(results),
         "## Plots\n\n" + write_plots(results, settings, out),
@@ -161,6 +175,16 @@ def write_results(results: dict, out: Path) -> Path:
     path = out / "RESULTS.md"
     path.write_text(text + "\n")
     return path
+
+
+def quiet_note(results: dict) -> str:
+    runs = [r for records in results["timings"].values() for r in records]
+    busy = sum(not r.get("quiet", True) for r in runs)
+    waited = sum(r.get("waited_s", 0.0) for r in runs)
+    return (
+        f"The machine is shared: each run first waited for other tasks to stop ({waited:.0f} s in all, budget "
+        f"{results['quiet_budget_s']:.0f} s); {busy} of {len(runs)} runs still started with other tasks runnable."
+    )
 
 
 def missing_section(results: dict) -> str:

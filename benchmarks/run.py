@@ -33,10 +33,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="timed seconds per run (default 1.5, quick 0.3)")
     p.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md, results.json and plots go")
     p.add_argument("--work", type=Path, default=Path("artifacts/bench"), help="bundles, plans, profiles")
+    p.add_argument(
+        "--quiet-budget",
+        type=float,
+        help="seconds in all that runs may wait for other tasks to stop "
+        "(default 180, quick 10): on a shared machine each run starts once nothing else is runnable",
+    )
     p.add_argument("--reuse", action="store_true", help="keep bundles already in --work (no export times then)")
     args = p.parse_args(argv)
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.seconds = args.seconds or (0.3 if args.quick else 1.5)
+    args.quiet_budget = args.quiet_budget if args.quiet_budget is not None else (10.0 if args.quick else 180.0)
     return args
 
 
@@ -88,11 +95,13 @@ def export_one(subject, target: str, precision: str, args, plan_file: Path | Non
 
 
 def int8_options(subject, target: str, precision: str, quick: bool) -> tuple[str, ...]:
-    """--calib-size for INT8 exports: none (igcv-export's default) for the export whose end-to-end time is a goal,
-    fewer images for the others (ranges do not change latency), 8 with --quick."""
+    """INT8 calibration options: none (igcv-export's defaults) for the export whose end-to-end time is a goal; for the
+    others fewer images and one calibration method (ranges do not change latency); 8 images with --quick."""
     if precision != "int8" or (not quick and (subject.key, target, precision) == E2E):
         return ()
-    return ("--calib-size", "8" if quick else str(BENCH_CALIB))
+    return ("--calib-size", "8" if quick else str(BENCH_CALIB)) + (
+        ("--calib-method", "minmax") if target == "onnx" else ()
+    )
 
 
 def tune_plans(bundles: dict, args, results: dict) -> Path:
@@ -100,7 +109,7 @@ def tune_plans(bundles: dict, args, results: dict) -> Path:
     import tune
 
     source = bundles[("igcv3", "onnx", "fp32")] / "model.onnx"
-    rounds, seconds = (1, 0.05) if args.quick else (3, 0.3)
+    rounds, seconds = (1, 0.05) if args.quick else (3, 0.2)
     tuned = {target: tune.tune(source, target, target, "f32", timing.THREADS, rounds, seconds)
              for target in ("onnxruntime", "openvino")}  # fmt: skip
     results["tuning"] = tuned
@@ -141,6 +150,7 @@ def main(argv: list[str]) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results = {"quick": args.quick, "rounds": args.rounds, "seconds": args.seconds, "threads": timing.THREADS,
+               "quiet_budget_s": args.quiet_budget,
                "machine": describe(), "exports": {}, "missing": {}}  # fmt: skip
     say(f"load average {results['machine']['load_avg']}; measuring peaks")
     results["peaks"] = peaks(timing.THREADS)
@@ -152,9 +162,12 @@ def main(argv: list[str]) -> int:
         artifacts |= study_files(artifacts, args)
     configs = matrix.configs(args.quick)
     jobs = jobs_for(configs, artifacts)
-    results["timings"] = timing.rotated_rounds(jobs, args.rounds, args.seconds, say)
+    gate = timing.QuietGate(args.quiet_budget)
+    results["timings"] = timing.rotated_rounds(jobs, args.rounds, args.seconds, gate, say)
     headline = {key: job for key, job in jobs.items() if key.split("@")[0] in {s.key for s in matrix.SUBJECTS}}
     results["layers"] = profiles.layer_profiles(headline, args.work / "profiles", args.seconds / 2, say)
+    results["macs_by_role"] = {s.key: profiles.macs_by_role(artifacts[(s.key, "onnx", "fp32")] / "model.onnx")
+                               for s in matrix.SUBJECTS if (s.key, "onnx", "fp32") in artifacts}  # fmt: skip
     results["manifests"] = {
         f"{k[0]}:{k[1]}:{k[2]}": profiles.manifest_summary(p) for k, p in artifacts.items() if p.is_dir()
     }

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +48,44 @@ def round_record(document: dict) -> dict:
             "precision": document["precision"], "runtime_config": run["runtime_config"]}  # fmt: skip
 
 
-def rotated_rounds(jobs: dict[str, tuple[Path, str, str | None]], rounds: int, seconds: float, progress) -> dict:
+def others_runnable() -> int:
+    """Tasks other than this one that are runnable right now (/proc/loadavg's 4th field counts the reader too)."""
+    try:
+        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class QuietGate:
+    """Before a run, wait until no other task has been runnable for `settle_s`, within a total budget for the whole
+    benchmark (a shared machine may never be quiet); each run records how long it waited and whether it got quiet."""
+
+    def __init__(self, budget_s: float, settle_s: float = 0.3, poll_s: float = 0.05):
+        self.left, self.settle, self.poll = budget_s, settle_s, poll_s
+
+    def wait(self) -> dict:
+        start = quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < self.settle and time.monotonic() - start < self.left:
+            time.sleep(self.poll)
+            if others_runnable() > 0:
+                quiet_since = time.monotonic()
+        waited = time.monotonic() - start
+        self.left = max(0.0, self.left - waited)
+        return {"waited_s": round(waited, 2), "quiet": time.monotonic() - quiet_since >= self.settle}
+
+
+def rotated_rounds(jobs: dict[str, tuple[Path, str, str | None]], rounds: int, seconds: float, gate: QuietGate,
+                   progress) -> dict:  # fmt: skip
     """{config key: [round record, ...]} for jobs {key: (artifact, runtime, hint)}."""
     keys = list(jobs)
     results: dict[str, list[dict]] = {key: [] for key in keys}
     for r in range(rounds):
         shift = r * max(1, len(keys) // rounds)
         for key in keys[shift % len(keys) :] + keys[: shift % len(keys)]:
-            results[key].append(round_record(profile_once(*jobs[key], seconds)))
-            progress(f"round {r + 1}/{rounds} {key}: {results[key][-1]['p50_ms']:.2f} ms")
+            quiet = gate.wait()
+            results[key].append({**round_record(profile_once(*jobs[key], seconds)), **quiet})
+            busy = "" if quiet["quiet"] else " (machine busy)"
+            progress(f"round {r + 1}/{rounds} {key}: {results[key][-1]['p50_ms']:.2f} ms{busy}")
     return results
 
 

@@ -61,6 +61,20 @@ def test_variants_exact_on_small_igc_nets(variant, groups):
     json.dumps(log)
 
 
+@pytest.mark.parametrize("variant", REWRITES)
+def test_chained_group_convs_share_no_block(variant):
+    """IGCV2's chain (grouped 1x1 -> shuffle -> grouped 1x1 -> shuffle -> grouped 1x1): the middle conv belongs to one
+    block only, so the first shuffle is rewritten and the second is left to `lower`."""
+    net = Net(channels=16, size=4)
+    y = net.conv("x", 16, groups=4)
+    for _ in range(2):
+        y = net.conv(net.permute(y, shuffle(16, 4), "rtr5d"), 16, groups=4)
+    model = net.model(y)
+    candidate, log = lowered(model, {"*": variant})
+    check_parity(fold_permutations(model)[0], candidate)
+    assert [e["variant"] for e in log] == [variant]
+
+
 def test_dynamic_batch_split():
     model = small_igcv(dynamic_batch=True)
     candidate, _ = lowered(model, {"*": "split"})
@@ -78,9 +92,14 @@ def test_plan_by_signature_and_added_macs():
     assert sum(n.op_type == "Concat" for n in candidate.graph.node) == 2
 
 
-def test_native_is_the_default_and_unknown_variants_fail():
+@pytest.mark.parametrize("target", ["onnxruntime", "openvino", "tensorrt"])
+def test_default_variant_per_target(target):
+    _, log = lowered(small_igcv(), {}, target)
+    assert [e["variant"] for e in log] == [lowering.DEFAULT_VARIANT[target]] * 3
+
+
+def test_unknown_variants_fail():
     model = small_igcv()
-    assert [e["variant"] for e in lowered(model, {})[1]] == ["native"] * 3
     with pytest.raises(ValueError, match="unknown grouped-conv variant"):
         lowered(model, {"*": "densest"})
 

@@ -75,8 +75,9 @@ def _single_use(value: ir.Value) -> bool:
 
 
 def find_blocks(graph: ir.Graph, ctx: FoldContext) -> list[Block]:
-    """Every block of the graph; a permutation above channel-wise ops is first moved down onto the projection."""
-    blocks = []
+    """Every block of the graph, none sharing a conv (IGCV2 chains convs: one block's projection is the next one's
+    expansion); a permutation above channel-wise ops is first moved down onto the projection."""
+    blocks, claimed = [], set()
     for node in [n for n in graph if is_permute(n)]:
         while _single_use(node.outputs[0]) and is_channelwise(node.outputs[0].uses()[0].node):
             node = move_down(graph, node, ctx)
@@ -86,8 +87,13 @@ def find_blocks(graph: ir.Graph, ctx: FoldContext) -> list[Block]:
         while _single_use(value) and is_channelwise(value.producer()):
             chain.insert(0, value.producer())
             value = value.producer().inputs[0]
-        if _single_use(value) and is_grouped_1x1(value.producer()) and all(dims(v) for v in (value, node.outputs[0])):
-            blocks.append(Block(value.producer(), chain, node, node.outputs[0].uses()[0].node))
+        if not (_single_use(value) and is_grouped_1x1(value.producer())):
+            continue
+        block = Block(value.producer(), chain, node, node.outputs[0].uses()[0].node)
+        shaped = all(len(dims(v) or ()) == 4 for v in (block.expansion.inputs[0], value, block.projection.outputs[0]))
+        if shaped and not claimed & {block.expansion, block.projection}:  # chained IGC convs: every other block
+            claimed |= {block.expansion, block.projection}
+            blocks.append(block)
     return blocks
 
 

@@ -30,7 +30,9 @@ from .grouped_conv_blocks import Block, densify, find_blocks, slice_channelwise
 
 NAME = "grouped_conv_lowering"
 VARIANTS = ("native", "dense_projection", "dense_expansion", "split")
-DEFAULT_VARIANT = {"onnxruntime": "native", "openvino": "native", "tensorrt": "native"}
+# Without a tuned plan: the variant that was fastest over the whole network (benchmarks/RESULTS.md, "Lowering
+# variants"); TensorRT is unmeasured here (no GPU), so it keeps the native form.
+DEFAULT_VARIANT = {"onnxruntime": "split", "openvino": "dense_projection", "tensorrt": "native"}
 
 
 def run(model: ir.Model, ctx: FoldContext, plan: Mapping[str, str] | None = None) -> None:
