@@ -9,12 +9,15 @@ from .sensitivity import plot_ranking, save_ranking
 REPORT, PLOT, RANKING = "calibration_report.md", "sensitivity.png", "sensitivity.json"
 
 
-def write_report(result, folder: Path) -> dict:
-    """Write the report files into `folder`; return the manifest's `calibration` (and `accuracy`) sections."""
+def write_report(result, folder: Path, shipped: dict | None = None) -> dict:
+    """Write the report files into `folder`; return the manifest's `calibration` (and `accuracy`) sections.
+
+    `shipped` describes the Q/DQ form the bundle ships when it is not the TensorRT form analysed here.
+    """
     folder = Path(folder)
     save_ranking(result.sensitivity, folder / RANKING)
     plot_ranking(result.sensitivity, folder / PLOT, result.float_layers)
-    (folder / REPORT).write_text(_markdown(result))
+    (folder / REPORT).write_text(_markdown(result) + (_shipped_lines(shipped) if shipped else ""))
     sections = {"calibration": {
         "method": result.method, "n_samples": result.n_samples, "data_sha256": result.data_sha256,
         "data": result.data_description, "float_layers": list(result.float_layers),
@@ -73,3 +76,15 @@ def _accuracy_lines(accuracy: dict | None) -> list[str]:
         values = (f["reference_top1"], f["quantized_top1"]) if labelled else (f["top1_agreement"],)
         lines.append(f"| {runtime} | " + " | ".join(f"{100 * v:.2f}%" for v in values) + f" | {f['drop_points']:.2f} |")
     return lines + [""]
+
+
+def _shipped_lines(shipped: dict) -> str:
+    kernels = shipped["int8_kernels"]
+    return "\n".join([
+        "", f"## Shipped form: {shipped['flavour']}", "",
+        "The analysis above used the TensorRT-rules Q/DQ graph; the shipped file is placed for onnxruntime's INT8 "
+        f"kernels by {shipped['quantizer']}: activations {shipped['activations']}, weights {shipped['weights']}, "
+        f"{shipped['bias']} biases, {shipped['method']} calibration on the same data, the same layers in float.", "",
+        f"- Convolutions onnxruntime runs in INT8 (QLinearConv): {kernels['QLinearConv']}; in float: "
+        f"{kernels['float_conv']}", "",
+    ])  # fmt: skip

@@ -1,7 +1,16 @@
-"""The one Q/DQ ONNX every INT8 target ships or builds from (onnx, ort-mobile, tensorrt, tensorrt-rtx)."""
+"""The INT8 Q/DQ ONNX a target ships or builds from.
+
+TensorRT targets get our TensorRT-rules Q/DQ graph; ONNX Runtime targets (onnx, ort-mobile) get the
+placement onnxruntime's INT8 kernels fuse (calibration/ort_qdq.py), with the same calibration data and the
+same layers kept in float.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
+from ..errors import IGCVError
+from ..progress import step
 from ..runtimes.onnxruntime import OnnxRuntimeRunner
 from .context import ExportContext
 from .onnx import base_onnx
@@ -9,8 +18,8 @@ from .onnx import base_onnx
 QDQ_ONNX = "model_qdq.onnx"
 
 
-def write_qdq_onnx(ctx: ExportContext, primary: bool = True):
-    """Calibrate, write the Q/DQ ONNX into the bundle (checked against TensorRT's Q/DQ rules), report it."""
+def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "tensorrt"):
+    """Calibrate, write the Q/DQ ONNX of `flavour` into the bundle, check and report it."""
     import onnx
 
     from ..calibration.data import load_calibration_set
@@ -20,9 +29,34 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True):
 
     request = ctx.request
     calibration = load_calibration_set(request.calib_data, ctx.config, request.calib_size, seed=0)
-    result = quantize_model(base_onnx(ctx), calibration, ctx.bundle_dir / QDQ_ONNX, request.calib_method,
+    destination = ctx.bundle_dir / QDQ_ONNX
+    tensorrt_form = destination if flavour == "tensorrt" else ctx.scratch / QDQ_ONNX
+    result = quantize_model(base_onnx(ctx), calibration, tensorrt_form, request.calib_method,
                             request.max_accuracy_drop)  # fmt: skip
     assert_qdq_rules(onnx.load(str(result.path)))
-    ctx.check_parity(QDQ_ONNX, OnnxRuntimeRunner(result.path), primary=primary)
-    ctx.manifest.update(write_report(result, ctx.bundle_dir))
-    return result
+    if flavour == "onnxruntime":
+        from ..calibration.ort_qdq import write_onnxruntime_qdq
+
+        with step("quantise for onnxruntime's INT8 kernels"):
+            ctx.manifest["qdq"] = write_onnxruntime_qdq(base_onnx(ctx), calibration.images, destination, result.method,
+                                                        result.float_layers, result.weight_bits)  # fmt: skip
+    runner = OnnxRuntimeRunner(destination)
+    ctx.check_parity(QDQ_ONNX, runner, primary=primary)
+    ctx.manifest.update(write_report(result, ctx.bundle_dir, ctx.manifest.get("qdq")))
+    if flavour == "onnxruntime":
+        _check_shipped_accuracy(ctx, runner, calibration)
+    return dataclasses.replace(result, path=destination)
+
+
+def _check_shipped_accuracy(ctx: ExportContext, runner, calibration) -> None:
+    """The budget was fitted on the TensorRT form; hold the shipped onnxruntime form to it too."""
+    accuracy = ctx.labelled_accuracy(runner, calibration)
+    if accuracy is None:
+        return
+    ctx.manifest["accuracy"] = accuracy
+    budget = ctx.request.max_accuracy_drop
+    if budget is not None and accuracy["drop_points"] > budget and not ctx.request.allow_parity_failure:
+        raise IGCVError(
+            f"{QDQ_ONNX} loses {accuracy['drop_points']} top-1 points in onnxruntime (budget {budget})",
+            "raise --max-accuracy-drop, try another --calib-method, or pass --allow-parity-failure to keep it",
+        )

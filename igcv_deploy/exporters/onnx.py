@@ -131,7 +131,7 @@ def export(ctx: ExportContext) -> str:
     if ctx.precision == "int8":
         from .int8 import write_qdq_onnx
 
-        return write_qdq_onnx(ctx).path.name
+        return write_qdq_onnx(ctx, flavour="onnxruntime").path.name
     source = base_onnx(ctx)
     destination = ctx.bundle_dir / "model.onnx"
     if ctx.precision == "fp16":

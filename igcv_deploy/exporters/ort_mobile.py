@@ -33,7 +33,7 @@ def _source_onnx(ctx: ExportContext) -> Path:
         return base_onnx(ctx)
     from .int8 import write_qdq_onnx
 
-    return write_qdq_onnx(ctx, primary=False).path
+    return write_qdq_onnx(ctx, primary=False, flavour="onnxruntime").path
 
 
 def export(ctx: ExportContext) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
+import igcv_deploy
 from igcv_deploy.exporters import onnx as onnx_exporter
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
 
@@ -106,3 +107,30 @@ def test_ort_mobile(workdir, run_cli):
     assert "ai.onnx;" in config and "Conv" in config and "/tmp" not in config
     outputs = OnnxRuntimeRunner(bundle / "model.ort").run(np.zeros((1, 3, 64, 64), np.float32))
     assert outputs.shape == (1, 1000)
+
+
+@pytest.mark.parametrize("target, primary", [("onnx", "model_qdq.onnx"), ("ort-mobile", "model.ort")])
+def test_int8_runs_on_onnxruntime_int8_kernels(workdir, run_cli, target, primary):
+    """The INT8 file for onnxruntime is the form its kernels fuse: every conv a QLinearConv, within a point of FP32."""
+    code, _, err = run_cli("--model", "igcv3-digits", "--target", target, "--precision", "int8", "--output", "d")
+    assert code == 0, err
+    manifest = read_manifest(workdir / "d")
+    assert manifest["primary_artifact"] == primary and manifest["qdq"]["flavour"] == "onnxruntime"
+    convs = sum(node.op_type == "Conv" for node in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node)
+    assert manifest["qdq"]["int8_kernels"] == {"QLinearConv": convs, "float_conv": 0}
+    assert manifest["accuracy"]["n_samples"] >= 300 and manifest["accuracy"]["drop_points"] <= 1.0
+    assert "Shipped form: onnxruntime" in (workdir / "d" / "calibration_report.md").read_text()
+
+
+def test_onnxruntime_qdq_keeps_the_float_layers_in_float(tmp_path):
+    """Layers the budget keeps in float stay float convs in the onnxruntime form; the rest run in INT8."""
+    from igcv_deploy.calibration.ort_qdq import write_onnxruntime_qdq
+
+    bundle = tmp_path / "fp32"
+    igcv_deploy.export(model="igcv3-digits", target="onnx", output=bundle)
+    source = bundle / "model.onnx"
+    convs = [node.name for node in onnx.load(str(source)).graph.node if node.op_type == "Conv"]
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
+    described = write_onnxruntime_qdq(source, images, tmp_path / "q.onnx", "minmax", convs[:2])
+    assert described["int8_kernels"] == {"QLinearConv": len(convs) - 2, "float_conv": 2}
+    assert onnx.load(str(tmp_path / "q.onnx")).metadata_props == onnx.load(str(source)).metadata_props
