@@ -120,7 +120,7 @@ def write_report(results: list[tuple[str, dict]], folder: Path) -> Path:
     layered = [(label, doc["layers"]) for label, doc in results if "layers" in doc]
     if layered:
         parts.append("## Per-layer time by IGCV role (ms per inference)\n\n"
-                     + markdown_table(("run", "layers total", *ROLES), [role_cells(l, d) for l, d in layered]))  # fmt: skip
+                     + markdown_table(("run", "layers total", *ROLES), [role_cells(label, doc) for label, doc in layered]))  # fmt: skip
     parts.append("## Environment\n\n" + markdown_table(
         ("run", "cpu", "cores", "governor", "load before", "load after", "gpu"), environment_rows(results)))
     parts.append("## Plots\n\n" + write_plots(results, table_rows, folder))

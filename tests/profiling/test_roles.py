@@ -101,7 +101,7 @@ def test_runtime_names_map_back(tmp_path):
         {"name": "Reformatting CopyNode for Input Tensor 0 to project", "op_type": None, "ms": 0.1},
         {"name": "something_else", "op_type": "Mystery", "ms": 0.4},
     ]
-    got = [(l["role"], l["op_type"], l["graph_node"]) for l in attribute(layers, nodes)]
+    got = [(x["role"], x["op_type"], x["graph_node"]) for x in attribute(layers, nodes)]
     assert got == [("depthwise", "FusedConv", "dw/act"), ("layout", "ReorderOutput", None),
                    ("expansion", "GroupConvolution", "expand"), ("permutation", "ShuffleChannels", "shuffle/Reshape_1"),
                    ("projection", "Conv", "project"), ("layout", "Reformat", "project"), ("other", "Mystery", None)]
@@ -114,7 +114,7 @@ def test_runtime_names_map_back(tmp_path):
 
 def test_without_a_graph_only_op_types_and_layout():
     layers = attribute([{"name": "a", "op_type": "Conv", "ms": 1.0}, {"name": "r", "op_type": "Reorder", "ms": 1.0}], None)
-    assert [l["role"] for l in layers] == ["other", "layout"]
+    assert [x["role"] for x in layers] == ["other", "layout"]
 
 
 def test_whole_igcv3_onnx_and_ir(bundle, static_ir):
