@@ -37,19 +37,20 @@ class Subject:
     key: str
     model: str  # registered model name
     label: str
-    lowering: str | None = None  # None: igcv-export as is; "tuned": the tuned plan; else one variant everywhere
-    exported: bool = True  # False: lowered from the igcv3 onnx bundle by the pass directly (variant study)
+    options: tuple[str, ...] = ()  # extra igcv-export options
+    tuned: bool = False  # exported with the lowering plan `igcv-profile tune` measured on this machine
+    fp32_only: bool = False  # the variant study times FP32 only
 
 
-PAIR = ("mobilenetv2", "igcv3")
 SUBJECTS = (
     Subject("mobilenetv2", "mobilenetv2", "MobileNetV2-1.0"),
-    Subject("igcv3", "igcv3", "IGCV3-D 1.0 (igcv-export today)"),
+    Subject("igcv3", "igcv3", "IGCV3-D 1.0 (igcv-export default)"),
+    Subject("igcv3-tuned", "igcv3", "IGCV3-D 1.0, plan tuned here (--lowering-plan)", tuned=True),
+    Subject("igcv3-native", "igcv3", "IGCV3-D 1.0, folding only (--lowering native)", ("--lowering", "native")),
     Subject("igcv3-noperm", "igcv3-noperm", "IGCV3-D 1.0, permutations deleted (control)"),
-    Subject("igcv3-lowered", "igcv3", "IGCV3-D 1.0 + grouped-conv lowering (tuned plan)", lowering="tuned"),
 )
 VARIANT_STUDY = tuple(
-    Subject(f"igcv3-{v}", "igcv3", f"IGCV3-D 1.0, every block {v}", lowering=v, exported=False)
+    Subject(f"igcv3-{v}", "igcv3", f"IGCV3-D 1.0, every block {v}", ("--lowering", v), fp32_only=True)
     for v in ("dense_projection", "dense_expansion", "split")
 )
 

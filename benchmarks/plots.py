@@ -8,7 +8,7 @@ import numpy as np
 
 import matrix
 import timing
-from report import GOAL_PERM, GOAL_RATIO, ratio
+from report import GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS, ratio
 
 
 def write_plots(results: dict, settings, out: Path) -> str:
@@ -57,11 +57,8 @@ def latency_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
 
 
 def ratio_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
-    pairs = {"IGCV3-D / MNv2 (today)": ("igcv3", "mobilenetv2"), "IGCV3-D lowered / MNv2": ("igcv3-lowered", "mobilenetv2"),
-             "no-perm control / MNv2": ("igcv3-noperm", "mobilenetv2"), "IGCV3-D / no-perm": ("igcv3", "igcv3-noperm"),
-             "lowered / no-perm": ("igcv3-lowered", "igcv3-noperm")}  # fmt: skip
     series = {}
-    for name, (a, b) in pairs.items():
+    for name, (a, b) in RATIO_COLUMNS.items():
         values = [ratio(results, a, b, s) for s in settings]
         series[name] = [(r["median"], r["min"], r["max"]) if r else None for r in values]
     fig, ax = plt.subplots(figsize=(11, 5))

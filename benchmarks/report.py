@@ -38,17 +38,23 @@ def latency_section(results: dict, settings) -> str:
     return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
 
 
+RATIO_COLUMNS = {  # header: (numerator, denominator)
+    "IGCV3-D default / MNv2": ("igcv3", "mobilenetv2"),
+    "tuned plan / MNv2": ("igcv3-tuned", "mobilenetv2"),
+    "folding only / MNv2": ("igcv3-native", "mobilenetv2"),
+    "no-perm control / MNv2": ("igcv3-noperm", "mobilenetv2"),
+    "perm. overhead: default / no-perm": ("igcv3", "igcv3-noperm"),
+    "folding only / no-perm": ("igcv3-native", "igcv3-noperm"),
+}
+
+
 def ratio_rows(results: dict, settings) -> list[list[str]]:
     rows = []
     for s in settings:
-        pair, lowered = ratio(results, "igcv3", "mobilenetv2", s), ratio(results, "igcv3-lowered", "mobilenetv2", s)
-        perm, perm_lowered = (
-            ratio(results, "igcv3", "igcv3-noperm", s),
-            ratio(results, "igcv3-lowered", "igcv3-noperm", s),
-        )
-        met = lowered is not None and lowered["median"] <= GOAL_RATIO
-        rows.append([s.label, fmt_ratio(pair), fmt_ratio(lowered), fmt_ratio(ratio(results, "igcv3-noperm", "mobilenetv2", s)),
-                     fmt_ratio(perm), fmt_ratio(perm_lowered), "yes" if met else "no"])  # fmt: skip
+        cells = {name: ratio(results, a, b, s) for name, (a, b) in RATIO_COLUMNS.items()}
+        pair, perm = cells["IGCV3-D default / MNv2"], cells["perm. overhead: default / no-perm"]
+        met = [pair is not None and pair["median"] <= GOAL_RATIO, perm is not None and perm["median"] <= GOAL_PERM]
+        rows.append([s.label, *(fmt_ratio(c) for c in cells.values()), *("yes" if m else "no" for m in met)])
     return rows
 
 
@@ -56,7 +62,7 @@ def goals_section(results: dict, settings) -> str:
     by_key = {s.key: s for s in settings}
     fp32, int8 = by_key.get("openvino-fp32-f32"), by_key.get("openvino-int8-default")
     rows = []
-    for subject in ("igcv3", "igcv3-lowered", "mobilenetv2"):
+    for subject in ("igcv3", "igcv3-native", "mobilenetv2"):
         r = ratio(results, subject, subject, fp32, int8) if fp32 and int8 else None
         goal = f"≥ {GOAL_INT8}×" if subject != "mobilenetv2" else "(context)"
         rows.append([f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}", goal, fmt_ratio(r),
@@ -95,8 +101,9 @@ def roofline_section(results: dict, settings) -> str:
 
 
 def study_section(results: dict, settings) -> str:
-    subjects = ["igcv3", *(s.key for s in matrix.VARIANT_STUDY), "igcv3-lowered", "igcv3-noperm"]
-    study = [s for s in settings if any(matrix.config_key(SUBJECT[v], s) in results["timings"] for v in subjects[1:4])]
+    variants = [s.key for s in matrix.VARIANT_STUDY]
+    subjects = ["igcv3-native", *variants, "igcv3", "igcv3-tuned", "igcv3-noperm"]
+    study = [s for s in settings if any(matrix.config_key(SUBJECT[v], s) in results["timings"] for v in variants)]
     rows = [[SUBJECT[k].label, *(fmt_ratio(ratio(results, k, "mobilenetv2", s)) for s in study)] for k in subjects]
     return (
         markdown_table(["IGCV3-D lowering (latency / MobileNetV2)", *(s.label for s in study)], rows)
@@ -159,13 +166,13 @@ def write_results(results: dict, out: Path) -> Path:
         + quiet_note(results),
         "## Machine\n\n" + machine_section(results),
         "## Ratios (the headline)\n\n" + markdown_table(
-            ["runtime × precision", "IGCV3-D / MNv2 (igcv-export today)", "IGCV3-D lowered / MNv2", "no-perm control / MNv2",
-             "perm. overhead: IGCV3-D / no-perm", "lowered / no-perm", f"≤ {GOAL_RATIO}× met"], ratio_rows(results, settings)),
+            ["runtime × precision", *RATIO_COLUMNS, f"≤ {GOAL_RATIO}× met", f"overhead ≤ {GOAL_PERM}× met"],
+            ratio_rows(results, settings)),
         "## Other goals\n\n" + goals_section(results, settings),
         "## Latency (ms)\n\n" + latency_section(results, settings),
         "## Roofline\n\n" + roofline_section(results, settings),
         "## Lowering variants, whole network\n\n" + study_section(results, settings),
-        "## Tuned per-block plans (block micro-benchmarks, ms)\n\n" + plan_section(results),
+        "## Tuned per-block plans (`igcv-profile tune`: block micro-benchmarks, ms)\n\n" + plan_section(results),
         "## Per-layer profiles (ms per inference by IGCV role; one run each, profiler overhead included)\n\n" + layers_section(results, settings),
         "## Executed conv MACs by IGCV role (millions)\n\n" + macs_section(results),
         "## What the INT8 runs execute\n\n" + kernels_section(results),

@@ -23,7 +23,6 @@ from igcv_deploy.profiling.environment import load_average
 
 HERE = Path(__file__).resolve().parent
 E2E, BENCH_CALIB = ("igcv3", "openvino", "int8"), 16  # E2E: the export whose end-to-end time is a goal
-NOT_WIRED = "the onnx target does not write a Q/DQ INT8 model yet (see docs/performance.md, INT8 on onnxruntime)"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -51,47 +50,36 @@ def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def export_subjects(subjects, args, plan_file: Path | None, results: dict) -> dict:
+def export_subjects(subjects, args, results: dict, plans: dict | None = None) -> dict:
     """{(subject, target, precision): bundle} for every bundle the settings need; failures are recorded."""
     bundles = {}
     for subject in subjects:
         for target, precision in dict.fromkeys((t.target, t.precision) for t in matrix.settings()):
-            record = export_one(subject, target, precision, args, plan_file, results["missing"])
+            if subject.fp32_only and precision != "fp32":
+                continue
+            extra = subject.options + int8_options(subject, target, precision, args.quick)
+            if subject.tuned:
+                extra += ("--lowering-plan", str(plans[matrix.RUNTIME_OF_TARGET[target]]))
+            record = export_one(subject, target, precision, args, extra)
             results["exports"][f"{subject.key}:{target}:{precision}"] = record
             if record["status"] == "ok":
                 bundles[(subject.key, target, precision)] = record["bundle"]
-                say(
-                    f"{record['bundle'].name}: {record['command']}"
-                    + (f", {record['seconds']:.1f} s" if record["seconds"] else "")
-                )
+                seconds = f", {record['seconds']:.1f} s" if record["seconds"] else ""
+                say(f"{record['bundle'].name}: {record['command']}{seconds}")
     return bundles
 
 
-def export_one(subject, target: str, precision: str, args, plan_file: Path | None, missing: dict) -> dict:
+def export_one(subject, target: str, precision: str, args, extra: tuple[str, ...]) -> dict:
     """Export (or, with --reuse, keep) one bundle: {"status": "ok", "bundle", "seconds", "command"} or why not."""
-    kind, folder = f"{target}:{precision}", args.work / f"{subject.key}_{target}_{precision}"
-    if kind in missing:
-        return {"status": "missing", "reason": missing[kind]}
+    folder = args.work / f"{subject.key}_{target}_{precision}"
     if args.reuse and (folder / "manifest.json").is_file():
         return {"status": "ok", "bundle": folder, "seconds": None, "command": "reused"}
-    extra = int8_options(subject, target, precision, args.quick)
-    plan = plan_file if subject.lowering else None
     try:
-        seconds = exports.export(
-            subject.model, target, precision, folder, args.work / f"{folder.name}.log", plan, extra
-        )
+        seconds = exports.export(subject.model, target, precision, folder, args.work / f"{folder.name}.log", extra)
     except RuntimeError as exc:
         return {"status": "failed", "reason": str(exc)}
-    if target == "onnx" and precision == "int8" and not exports.has_qdq(folder):
-        missing[kind] = NOT_WIRED
-        return {"status": "missing", "reason": NOT_WIRED}
-    plain = not plan and subject.model != exports.NOPERM
-    return {
-        "status": "ok",
-        "bundle": folder,
-        "seconds": seconds,
-        "command": "igcv-export" if plain else "benchmarks/exports.py",
-    }
+    command = "benchmarks/exports.py" if subject.model == exports.NOPERM else "igcv-export"
+    return {"status": "ok", "bundle": folder, "seconds": seconds, "command": " ".join([command, *extra])}
 
 
 def int8_options(subject, target: str, precision: str, quick: bool) -> tuple[str, ...]:
@@ -104,34 +92,19 @@ def int8_options(subject, target: str, precision: str, quick: bool) -> tuple[str
     )
 
 
-def tune_plans(bundles: dict, args, results: dict) -> Path:
-    """Per-block lowering plans, tuned on each folding target's runtime from the igcv3 ONNX bundle."""
-    import tune
+def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:
+    """`igcv-profile tune` on each runtime, from the natively lowered igcv3 ONNX bundle: {runtime: plan file}."""
+    from igcv_deploy.profiling.tune import tune
 
-    source = bundles[("igcv3", "onnx", "fp32")] / "model.onnx"
+    source = bundles[("igcv3-native", "onnx", "fp32")] / "model.onnx"
     rounds, seconds = (1, 0.05) if args.quick else (3, 0.2)
-    tuned = {target: tune.tune(source, target, target, "f32", timing.THREADS, rounds, seconds)
-             for target in ("onnxruntime", "openvino")}  # fmt: skip
-    results["tuning"] = tuned
-    plan_file = args.work / "plans.json"
-    plan_file.write_text(json.dumps({target: t["plan"] for target, t in tuned.items()}, indent=1) + "\n")
-    say(f"tuned plans written to {plan_file}")
-    return plan_file
-
-
-def study_files(bundles: dict, args) -> dict:
-    """The variant study's models: the igcv3 ONNX bundle's model lowered with one variant everywhere."""
-    import onnx
-    import tune
-
-    source = onnx.load(str(bundles[("igcv3", "onnx", "fp32")] / "model.onnx"))
-    files = {}
-    for subject in matrix.VARIANT_STUDY:
-        for target, fold_target in (("onnx", "onnxruntime"), ("openvino", "openvino")):
-            path = args.work / f"{subject.key}_{fold_target}.onnx"
-            onnx.save(tune.lower(source, fold_target, {"*": subject.lowering})[0], str(path))
-            files[(subject.key, target, "fp32")] = path
-    return files
+    results["tuning"], plans = {}, {}
+    for runtime in ("onnxruntime", "openvino"):
+        results["tuning"][runtime] = tune(source, runtime, "f32", timing.THREADS, rounds, seconds)
+        plans[runtime] = args.work / f"plan_{runtime}.json"
+        plans[runtime].write_text(json.dumps(results["tuning"][runtime], indent=1) + "\n")
+        say(f"tuned plan written to {plans[runtime]}")
+    return plans
 
 
 def jobs_for(configs, artifacts: dict) -> dict:
@@ -154,12 +127,10 @@ def main(argv: list[str]) -> int:
                "machine": describe(), "exports": {}, "missing": {}}  # fmt: skip
     say(f"load average {results['machine']['load_avg']}; measuring peaks")
     results["peaks"] = peaks(timing.THREADS)
-    naive = [s for s in matrix.SUBJECTS if not s.lowering]
-    artifacts = export_subjects(naive, args, None, results)
-    plan_file = tune_plans(artifacts, args, results)
-    artifacts |= export_subjects([s for s in matrix.SUBJECTS if s.lowering], args, plan_file, results)
-    if not args.quick:
-        artifacts |= study_files(artifacts, args)
+    untuned = [s for s in (*matrix.SUBJECTS, *(() if args.quick else matrix.VARIANT_STUDY)) if not s.tuned]
+    artifacts = export_subjects(untuned, args, results)
+    plans = tune_plans(artifacts, args, results)
+    artifacts |= export_subjects([s for s in matrix.SUBJECTS if s.tuned], args, results, plans)
     configs = matrix.configs(args.quick)
     jobs = jobs_for(configs, artifacts)
     gate = timing.QuietGate(args.quiet_budget)

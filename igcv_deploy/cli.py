@@ -32,6 +32,9 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--opset", type=int, help="ONNX opset (default 17)")
     parser.add_argument("--exporter", help="torchscript (default) or dynamo")
     parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
+    parser.add_argument("--lowering", help="grouped-conv lowering of each IGC block: auto (default: the target's "
+                        "measured best), native, split, dense_projection or dense_expansion")
+    parser.add_argument("--lowering-plan", help="JSON plan {block signature: variant} from `igcv-profile tune`")
     parser.add_argument("--parity-tol", type=float, help="FP32 max relative error allowed (default 1e-4)")
     parser.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
     parser.add_argument("--calib-data", help="int8: image folder, .npy or .npz (default: built-in photos)")

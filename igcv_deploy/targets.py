@@ -10,7 +10,7 @@ from .errors import UsageError
 # Options every target accepts; the rest must be listed by the target that uses them.
 COMMON_OPTIONS = frozenset({
     "weights", "output", "force", "batch", "imgsz", "dynamic_batch", "opset", "exporter", "no_fold",
-    "parity_tol", "allow_parity_failure",
+    "lowering", "lowering_plan", "parity_tol", "allow_parity_failure",
 })  # fmt: skip
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
 

@@ -33,6 +33,8 @@ class ExportRequest:
     opset: int = 17
     exporter: str = "torchscript"
     fold: bool = True
+    lowering: str = "auto"
+    lowering_plan: str | None = None
     parity_tol: float | None = None
     allow_parity_failure: bool = False
     calib_data: str | None = None

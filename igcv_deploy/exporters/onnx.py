@@ -66,10 +66,14 @@ def fold(ctx: ExportContext, model):
     if not ctx.request.fold:
         ctx.manifest["folding"] = {"enabled": False, "permutations": before}
         return model
+    from .lowering import lowering_for, summarize
+
     runtime = FOLDING_RUNTIME[ctx.target]
-    model, log = fold_permutations(model, target=runtime)
+    plan, source = lowering_for(ctx.request.lowering, ctx.request.lowering_plan, runtime)
+    model, log = fold_permutations(model, target=runtime, lowering=plan)
     ctx.manifest["folding"] = {"enabled": True, "lowered_for": runtime, "before": before,
-                               "after": count_permutations(model), "log": log}  # fmt: skip
+                               "after": count_permutations(model), "grouped_conv_lowering": {**source, **summarize(log)},
+                               "log": log}  # fmt: skip
     return model
 
 

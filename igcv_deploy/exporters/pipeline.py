@@ -22,13 +22,15 @@ VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxslim", "openvino", "n
 def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Target, str]:
     """Resolve the target and precision; reject options that do not apply to them."""
     from ..models import check_model_name
-    from .onnx import check_exporter
+    from .lowering import check_lowering
+    from .onnx import FOLDING_RUNTIME, check_exporter
 
     check_model_name(request.model)
     target = get_target(request.target)
     precision = request.precision or target.default_precision(request.device)
     check_precision(target, precision)
     check_exporter(request.exporter, request.opset)
+    check_lowering(request.lowering, request.lowering_plan, FOLDING_RUNTIME[target.name])
     rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))
     if rejected:
         flags = ", ".join("--" + o.replace("_", "-") for o in rejected)

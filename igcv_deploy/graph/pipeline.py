@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import onnx
 import onnx_ir as ir
@@ -15,6 +15,7 @@ from .passes import (
     canonicalize_gather,
     canonicalize_reshape_transpose,
     compose,
+    grouped_conv_lowering,
     lower,
     normalize,
     place,
@@ -40,14 +41,18 @@ PASSES = {
 CANONICALIZE = ("normalize", "canonicalize_reshape_transpose", "canonicalize_gather", "canonicalize_concat")
 
 
-def fold_permutations(model: onnx.ModelProto, target: str = "onnxruntime") -> tuple[onnx.ModelProto, list[dict]]:
+def fold_permutations(model: onnx.ModelProto, target: str = "onnxruntime", lowering: Mapping[str, str] | None = None
+                      ) -> tuple[onnx.ModelProto, list[dict]]:  # fmt: skip
     """Canonicalise, move, compose, absorb, place and lower every channel permutation of `model`.
 
+    `lowering`: a grouped-conv lowering plan {block signature or "*": variant}; with one, each IGC block's
+    grouped convs and permutation are rewritten as planned (passes/grouped_conv_lowering.py) before `lower`.
     Returns the folded model (checked, shape-inferred, standard ops only) and the log of every pass.
     """
     if target not in TARGETS:
         raise UsageError(f"unknown folding target '{target}'", f"use one of {', '.join(TARGETS)}")
-    graph_model, log = run_passes(model, PASSES, target)
+    passes = PASSES if lowering is None else grouped_conv_lowering.registry_with(PASSES, lowering)
+    graph_model, log = run_passes(model, passes, target, passes)
     folded = onnx.shape_inference.infer_shapes(ir.to_proto(graph_model), strict_mode=True, data_prop=True)
     onnx.checker.check_model(folded, full_check=True)
     return folded, log
@@ -72,14 +77,14 @@ def count_permutations(model: onnx.ModelProto) -> dict:
 
 
 def run_passes(
-    model: onnx.ModelProto, names: Iterable[str], target: str = "onnxruntime"
+    model: onnx.ModelProto, names: Iterable[str], target: str = "onnxruntime", registry: Mapping[str, Callable] = PASSES
 ) -> tuple[ir.Model, list[dict]]:
-    """Run the named passes in order on an onnx-ir copy of `model` (ChannelPermute nodes may remain)."""
+    """Run the named passes of `registry` in order on an onnx-ir copy of `model` (ChannelPermute nodes may remain)."""
     graph_model = _load(model)
     ctx = FoldContext(target, taken=_names(graph_model.graph))
     for name in names:
         ctx.current = name
-        PASSES[name](graph_model, ctx)
+        registry[name](graph_model, ctx)
     return graph_model, ctx.log
 
 

@@ -2,6 +2,7 @@
 
   igcv-profile BUNDLE_OR_MODEL_FILE [options]     time it (and --per-layer: where the time goes)
   igcv-profile compare A.json B.json ... [--report DIR]   compare results side by side
+  igcv-profile tune BUNDLE_OR_ONNX --runtime R --output plan.json   pick each block's grouped-conv lowering
 
 Imports no torch (only --runtime torch does), so it runs on devices with just a runtime installed.
 """
@@ -46,6 +47,19 @@ def compare_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="igcv-profile compare", description="Compare igcv-profile results side by side.")
     p.add_argument("results", nargs="+", help="result JSON files; the first one is the baseline")
     p.add_argument("--report", help="write report.md and PNG plots into this folder")
+    return p
+
+
+def tune_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="igcv-profile tune", description="Time every grouped-conv lowering of each IGC "
+                                "block on this device and write the fastest as a plan for igcv-export --lowering-plan.")
+    p.add_argument("artifact", help="FP32 bundle or .onnx exported with --lowering native")
+    p.add_argument("--runtime", choices=("onnxruntime", "openvino"), default="onnxruntime")
+    p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"), default="f32", help="openvino only")
+    p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument("--rounds", type=int, default=3, help="rotated rounds; each variant's median is kept (default 3)")
+    p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per variant per round (default 0.3)")
+    p.add_argument("--output", default="lowering_plan.json", help="plan file (default lowering_plan.json)")
     return p
 
 
@@ -106,9 +120,33 @@ def run_compare(argv: list[str]) -> int:
     return 0
 
 
+def run_tune(argv: list[str]) -> int:
+    from .artifact import resolve
+    from .tune import tune
+
+    args = tune_parser().parse_args(argv)
+    if min(args.threads, args.rounds) < 1 or args.seconds <= 0:
+        raise UsageError("--threads, --rounds and --seconds must be positive", "check the numbers given")
+    model = resolve(args.artifact).file_for((".onnx",)).path
+    if model.suffix != ".onnx":
+        raise UsageError(f"{args.artifact} holds no ONNX model to tune", "pass an onnx bundle or .onnx file")
+    result = tune(model, args.runtime, args.precision, args.threads, args.rounds, args.seconds,
+                  progress=lambda line: print(line, file=sys.stderr))  # fmt: skip
+    Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
+    chosen = ", ".join(f"{sig}: {variant}" for sig, variant in result["plan"].items())
+    print(f"plan: {chosen}\nwritten to {args.output}\nnext: igcv-export --model MODEL --target TARGET "
+          f"--lowering-plan {args.output}")  # fmt: skip
+    return 0
+
+
+SUBCOMMANDS = {"compare": run_compare, "tune": run_tune}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    return run_guarded(run_compare, argv[1:]) if argv[:1] == ["compare"] else run_guarded(run_profile, argv)
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        return run_guarded(SUBCOMMANDS[argv[0]], argv[1:])
+    return run_guarded(run_profile, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

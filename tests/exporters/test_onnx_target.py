@@ -39,7 +39,7 @@ def test_dynamo_cannot_write_opset_17(run_cli):
 
 
 def test_static_shapes_are_constant(workdir, run_cli):
-    model = onnx.load(str(export(run_cli, workdir / "b", "--batch", "2") / "model.onnx"))
+    model = onnx.load(str(export(run_cli, workdir / "b", "--batch", "2", "--lowering", "native") / "model.onnx"))
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == [2, 3, 64, 64]
     initializers = {init.name for init in model.graph.initializer}
@@ -123,7 +123,7 @@ def test_int8_runs_on_onnxruntime_int8_kernels(workdir, run_cli, target, primary
 
 
 def test_onnxruntime_qdq_keeps_the_float_layers_in_float(tmp_path):
-    """Layers the budget keeps in float stay float convs in the onnxruntime form; the rest run in INT8."""
+    """A block the budget keeps in float stays float convs in the onnxruntime form; the rest run in INT8."""
     from igcv_deploy.calibration.ort_qdq import write_onnxruntime_qdq
 
     bundle = tmp_path / "fp32"
@@ -131,6 +131,21 @@ def test_onnxruntime_qdq_keeps_the_float_layers_in_float(tmp_path):
     source = bundle / "model.onnx"
     convs = [node.name for node in onnx.load(str(source)).graph.node if node.op_type == "Conv"]
     images = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
-    described = write_onnxruntime_qdq(source, images, tmp_path / "q.onnx", "minmax", convs[:2])
-    assert described["int8_kernels"] == {"QLinearConv": len(convs) - 2, "float_conv": 2}
+    block = [name for name in convs if name.startswith("/blocks/blocks.1/")]
+    described = write_onnxruntime_qdq(source, images, tmp_path / "q.onnx", "minmax", block)
+    assert len(block) >= 3 and described["int8_kernels"] == {"QLinearConv": len(convs) - len(block), "float_conv": len(block)}
     assert onnx.load(str(tmp_path / "q.onnx")).metadata_props == onnx.load(str(source)).metadata_props
+
+
+def test_int8_accuracy_budget_holds_for_the_shipped_onnxruntime_form(workdir, run_cli):
+    """The budget's float layers stay float convs in the shipped file, and its measured drop is within the budget."""
+    args = ("--model", "igcv3-digits", "--precision", "int8", "--max-accuracy-drop", "0.3", "--output", "d")
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    manifest = read_manifest(workdir / "d")
+    float_layers = manifest["calibration"]["float_layers"]
+    assert manifest["qdq"]["float_layers"] == float_layers
+    float_convs = [n for n in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node
+                   if n.op_type == "Conv" and n.name in float_layers]  # fmt: skip
+    assert manifest["qdq"]["int8_kernels"]["float_conv"] == len(float_convs)
+    assert manifest["accuracy"]["drop_points"] <= 0.3

@@ -9,7 +9,7 @@ import warnings
 import onnx
 import pytest
 
-from igcv_deploy.graph import fold_permutations, pipeline
+from igcv_deploy.graph import fold_permutations
 from igcv_deploy.graph.passes import grouped_conv_lowering as lowering
 from igcv_deploy.graph.perm_algebra import shuffle
 
@@ -21,10 +21,8 @@ REWRITES = [v for v in lowering.VARIANTS if v != "native"]
 
 
 def lowered(model: onnx.ModelProto, plan: dict, target: str = "onnxruntime"):
-    """fold_permutations with the lowering pass registered (before `lower`) and bound to `plan`."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "PASSES", lowering.registry_with(pipeline.PASSES, plan))
-        folded, log = fold_permutations(model, target)
+    """fold_permutations with the lowering pass bound to `plan`, and that pass's log."""
+    folded, log = fold_permutations(model, target, lowering=plan)
     return folded, [entry for entry in log if entry["pass"] == lowering.NAME]
 
 

@@ -18,11 +18,12 @@ QUICK = ["--warmup-iters", "2", "--warmup-time", "0", "--iterations", "5", "--du
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory) -> Path:
-    """igcv3 at 128x128, dynamic batch, as an ONNX bundle written by igcv-export."""
+    """igcv3 at 128x128, dynamic batch, as an ONNX bundle written by igcv-export; folding only (--lowering native),
+    so the permutations whose time the role classifier attributes are still in the graph."""
     from igcv_deploy.cli import main
 
     out = tmp_path_factory.mktemp("profiling") / "igcv3_onnx"
-    args = ["--model", "igcv3", "--imgsz", str(IMGSZ), "--dynamic-batch", "--output", str(out)]
+    args = ["--model", "igcv3", "--imgsz", str(IMGSZ), "--dynamic-batch", "--lowering", "native", "--output", str(out)]
     assert main(args) == 0
     return out
 
