@@ -10,6 +10,15 @@ from pathlib import Path
 from ..errors import UsageError
 
 AUTO = "auto"
+# `--lowering auto`: the variant fastest over the whole IGCV3-D network for each (runtime, precision), measured
+# side by side on this project's AVX2 machine (benchmarks/RESULTS.md, "Lowering variants"). Dense forms win in
+# INT8 because the zeros they multiply are cheap there. TensorRT is unmeasured (no GPU): native. Lowering is
+# exact, so a default only ever costs speed; `igcv-profile tune` measures the device itself.
+DEFAULT_VARIANT = {
+    ("onnxruntime", "fp32"): "split", ("onnxruntime", "fp16"): "split", ("onnxruntime", "int8"): "dense_expansion",
+    ("openvino", "fp32"): "dense_projection", ("openvino", "fp16"): "dense_projection",
+    ("openvino", "int8"): "dense_expansion",
+}  # fmt: skip
 
 
 def variants() -> tuple[str, ...]:
@@ -44,15 +53,14 @@ def read_plan(plan_file: str, runtime: str | None) -> dict[str, str]:
     return plan
 
 
-def lowering_for(lowering: str, plan_file: str | None, runtime: str) -> tuple[dict[str, str], dict]:
+def lowering_for(lowering: str, plan_file: str | None, runtime: str, precision: str) -> tuple[dict[str, str], dict]:
     """(plan for the folding passes, the manifest's description of where it came from)."""
     if plan_file:
         digest = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
         return read_plan(plan_file, runtime), {"source": "plan file", "plan_sha256": digest}
     if lowering == AUTO:
-        from ..graph.passes.grouped_conv_lowering import DEFAULT_VARIANT
-
-        return {}, {"source": f"default for {runtime}", "variant": DEFAULT_VARIANT.get(runtime, "native")}
+        variant = DEFAULT_VARIANT.get((runtime, precision), "native")
+        return {"*": variant}, {"source": f"default for {runtime} {precision}", "variant": variant}
     return {"*": lowering}, {"source": "--lowering", "variant": lowering}
 
 

@@ -69,7 +69,7 @@ def fold(ctx: ExportContext, model):
     from .lowering import lowering_for, summarize
 
     runtime = FOLDING_RUNTIME[ctx.target]
-    plan, source = lowering_for(ctx.request.lowering, ctx.request.lowering_plan, runtime)
+    plan, source = lowering_for(ctx.request.lowering, ctx.request.lowering_plan, runtime, ctx.precision)
     model, log = fold_permutations(model, target=runtime, lowering=plan)
     ctx.manifest["folding"] = {"enabled": True, "lowered_for": runtime, "before": before,
                                "after": count_permutations(model), "grouped_conv_lowering": {**source, **summarize(log)},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from igcv_deploy.calibration.images import reference_images
-from igcv_deploy.graph.passes.grouped_conv_lowering import DEFAULT_VARIANT
+from igcv_deploy.exporters.lowering import DEFAULT_VARIANT
 from igcv_deploy.models import get_config
 from igcv_deploy.profiling.cli import main as igcv_profile
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
@@ -44,8 +44,8 @@ def test_default_lowering_is_exact_and_recorded(workdir, run_cli, target, runtim
     lowered = export(run_cli, workdir / "auto", "--target", target)
     native = export(run_cli, workdir / "native", "--target", target, "--lowering", "native")
     record = read_manifest(lowered)["folding"]["grouped_conv_lowering"]
-    assert record["source"] == f"default for {runtime}"
-    assert record["blocks"] == {DEFAULT_VARIANT[runtime]: BLOCKS}
+    assert record["source"] == f"default for {runtime} fp32"
+    assert record["blocks"] == {DEFAULT_VARIANT[(runtime, "fp32")]: BLOCKS}
     assert read_manifest(native)["folding"]["grouped_conv_lowering"]["blocks"] == {"native": BLOCKS}
     assert read_manifest(lowered)["folding"]["after"]["total"] == 0  # the permutations went into weights/wiring
     assert rel_err(outputs(lowered, target), outputs(native, target)) <= TOL

@@ -10,6 +10,7 @@ import pytest
 
 import igcv_deploy
 from igcv_deploy.exporters import onnx as onnx_exporter
+from igcv_deploy.exporters.lowering import DEFAULT_VARIANT
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
 
 from ..conftest import read_manifest
@@ -116,6 +117,7 @@ def test_int8_runs_on_onnxruntime_int8_kernels(workdir, run_cli, target, primary
     assert code == 0, err
     manifest = read_manifest(workdir / "d")
     assert manifest["primary_artifact"] == primary and manifest["qdq"]["flavour"] == "onnxruntime"
+    assert manifest["folding"]["grouped_conv_lowering"]["variant"] == DEFAULT_VARIANT[("onnxruntime", "int8")]
     convs = sum(node.op_type == "Conv" for node in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node)
     assert manifest["qdq"]["int8_kernels"] == {"QLinearConv": convs, "float_conv": 0}
     assert manifest["accuracy"]["n_samples"] >= 300 and manifest["accuracy"]["drop_points"] <= 1.0

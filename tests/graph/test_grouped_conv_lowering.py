@@ -90,10 +90,9 @@ def test_plan_by_signature_and_added_macs():
     assert sum(n.op_type == "Concat" for n in candidate.graph.node) == 2
 
 
-@pytest.mark.parametrize("target", ["onnxruntime", "openvino", "tensorrt"])
-def test_default_variant_per_target(target):
-    _, log = lowered(small_igcv(), {}, target)
-    assert [e["variant"] for e in log] == [lowering.DEFAULT_VARIANT[target]] * 3
+def test_blocks_outside_the_plan_stay_native():
+    _, log = lowered(small_igcv(), {"no-such-signature": "split"})
+    assert [e["variant"] for e in log] == ["native"] * 3
 
 
 def test_unknown_variants_fail():

@@ -12,8 +12,9 @@ A block is: grouped 1x1 expansion -> channel-wise ops (depthwise conv, BN, Clip)
                     the channels group j reads (a slice of the grouped expansion and of the
                     channel-wise ops, then a dense conv); the permutation disappears into the wiring
 
-Each block's variant comes from a plan {block signature or "*": variant} (measured on the target
-by benchmarks/tune.py), else DEFAULT_VARIANT[target]. Every choice is logged, JSON-serialisable.
+Each block's variant comes from a plan {block signature or "*": variant} (measured on the target by
+`igcv-profile tune`, or the exporter's per-target default), else native. Every choice is logged,
+JSON-serialisable.
 """
 
 from __future__ import annotations
@@ -30,15 +31,12 @@ from .grouped_conv_blocks import Block, densify, find_blocks, slice_channelwise
 
 NAME = "grouped_conv_lowering"
 VARIANTS = ("native", "dense_projection", "dense_expansion", "split")
-# Without a tuned plan: the variant that was fastest over the whole network (benchmarks/RESULTS.md, "Lowering
-# variants"); TensorRT is unmeasured here (no GPU), so it keeps the native form.
-DEFAULT_VARIANT = {"onnxruntime": "split", "openvino": "dense_projection", "tensorrt": "native"}
 
 
 def run(model: ir.Model, ctx: FoldContext, plan: Mapping[str, str] | None = None) -> None:
     plan = plan or {}
     for block in find_blocks(model.graph, ctx):
-        variant = plan.get(block.signature, plan.get("*", DEFAULT_VARIANT.get(ctx.target, "native")))
+        variant = plan.get(block.signature, plan.get("*", "native"))
         if variant not in VARIANTS:
             raise ValueError(f"unknown grouped-conv variant {variant!r} for block {block.signature}")
         if variant == "split" and not block.splittable():
