@@ -20,7 +20,7 @@ def fmt_ms(t: dict) -> str:
 
 
 def fmt_ratio(r: dict | None) -> str:
-    return "missing" if r is None else f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+    return "n/a" if r is None else f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
 
 
 def ratio(results: dict, a: str, b: str, setting_a, setting_b=None) -> dict | None:
@@ -34,7 +34,7 @@ def latency_section(results: dict, settings) -> str:
     for setting in settings:
         cells = [timing.summary(results["timings"][k]) if (k := matrix.config_key(s, setting)) in results["timings"]
                  else None for s in matrix.SUBJECTS]  # fmt: skip
-        rows.append([setting.label, *(fmt_ms(c) if c else "missing" for c in cells)])
+        rows.append([setting.label, *(fmt_ms(c) if c else "n/a" for c in cells)])
     return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
 
 
