@@ -57,7 +57,8 @@ def _existing_ancestor(path: Path) -> Path:
 def staged_folder(output: Path, force: bool):
     """Yield a temporary sibling folder; on success it replaces `output`, on any failure it is removed."""
     check_writable_destination(output, force)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    remove_abandoned_staging(output)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-{os.getpid()}-", dir=output.parent))
     try:
         yield staging
     except BaseException:
@@ -67,6 +68,24 @@ def staged_folder(output: Path, force: bool):
         shutil.rmtree(output)
     staging.chmod(0o755)
     os.replace(staging, output)
+
+
+def remove_abandoned_staging(output: Path) -> None:
+    """Delete staging folders of `output` whose export process is gone (killed before it could clean up)."""
+    for folder in output.parent.glob(f".{output.name}.partial-*"):
+        pid = folder.name.rsplit(".partial-", 1)[1].split("-")[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_manifest(folder: Path, manifest: dict) -> dict:

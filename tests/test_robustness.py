@@ -92,9 +92,11 @@ def test_missing_optional_backend_says_what_to_install(tmp_path):
     one_line_error(result.returncode, result.stderr, "openvino", "pip install 'igcv-deploy[openvino]'")
 
 
+EXPORT = [sys.executable, "-m", "igcv_deploy.cli", *SMALL, "--output", "bundle"]
+
+
 def _start_export(cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "igcv_deploy.cli", *SMALL, "--output", "bundle"],
-                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(EXPORT, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for_staging(cwd: Path, process: subprocess.Popen) -> None:
@@ -114,6 +116,11 @@ def test_interrupted_export_leaves_no_bundle(tmp_path, sig):
     assert not (tmp_path / "bundle").exists()
     if sig == signal.SIGINT:
         assert "interrupted" in err
+        assert not list(tmp_path.glob(".bundle.partial-*"))
+    else:  # the killed process could not clean up; the next export of the same bundle does
+        assert list(tmp_path.glob(".bundle.partial-*"))
+        assert subprocess.run(EXPORT, cwd=tmp_path, capture_output=True).returncode == 0
+        assert (tmp_path / "bundle" / "manifest.json").is_file()
         assert not list(tmp_path.glob(".bundle.partial-*"))
 
 
