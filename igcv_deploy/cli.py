@@ -41,6 +41,8 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calib-size", type=int, help="int8: number of calibration samples (default 64)")
     parser.add_argument("--calib-method", help="int8: minmax, entropy, percentile, mse or auto (default)")
     parser.add_argument("--max-accuracy-drop", type=float, help="int8: keep sensitive layers in float until within X points")
+    parser.add_argument("--weight-bits", type=int, help="int8 Q/DQ targets: 7 (default: x86 CPUs without VNNI "
+                        "saturate 8-bit weights) or 8 (GPUs, ARM dot-product and VNNI CPUs)")
     parser.add_argument("--device", help="openvino: x86 (default) or arm")
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")

@@ -13,6 +13,7 @@ COMMON_OPTIONS = frozenset({
     "lowering", "lowering_plan", "parity_tol", "allow_parity_failure",
 })  # fmt: skip
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
+QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is a Q/DQ ONNX we write
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Target:
     options: frozenset = frozenset()
     install_extra: str = "export"
     device_defaults: tuple[tuple[str, str], ...] = ()  # (device, precision) where it differs
+    int8_options: frozenset = QDQ_INT8_OPTIONS
 
     def default_precision(self, device: str = "x86") -> str:
         return dict(self.device_defaults).get(device, self.precisions[0])
@@ -34,7 +36,7 @@ class Target:
     def accepts(self, option: str, precision: str) -> bool:
         if option in COMMON_OPTIONS or option in self.options:
             return True
-        return option in INT8_OPTIONS and precision == "int8"
+        return option in self.int8_options and precision == "int8"
 
 
 TARGETS: tuple[Target, ...] = (
@@ -44,7 +46,8 @@ TARGETS: tuple[Target, ...] = (
            "ONNX Runtime Mobile .ort file plus the required-operators config", aliases=("ort",)),
     Target("openvino", "openvino:export", (".xml", ".bin"), ("fp32", "fp16", "int8"),
            "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)", aliases=("ov",),
-           options=frozenset({"device"}), install_extra="openvino", device_defaults=(("arm", "fp16"),)),
+           options=frozenset({"device"}), install_extra="openvino", device_defaults=(("arm", "fp16"),),
+           int8_options=INT8_OPTIONS),
     Target("tensorrt", "tensorrt:export", (".onnx", ".engine"), ("fp32", "fp16", "int8"),
            "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
            aliases=("trt", "engine"), needs_gpu=True, options=frozenset({"timing_cache"})),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration.qdq_writer import WEIGHT_BITS
 from ..errors import IGCVError
 from ..runtimes.parity import compare
 
@@ -41,6 +42,7 @@ class ExportRequest:
     calib_size: int = 64
     calib_method: str = "auto"
     max_accuracy_drop: float | None = None
+    weight_bits: int = WEIGHT_BITS
     device: str = "x86"
     compute_capability: tuple[str, ...] = ()
     timing_cache: str | None = None

@@ -32,7 +32,7 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
     destination = ctx.bundle_dir / QDQ_ONNX
     tensorrt_form = destination if flavour == "tensorrt" else ctx.scratch / QDQ_ONNX
     result = quantize_model(base_onnx(ctx), calibration, tensorrt_form, request.calib_method,
-                            request.max_accuracy_drop)  # fmt: skip
+                            request.max_accuracy_drop, weight_bits=request.weight_bits)  # fmt: skip
     assert_qdq_rules(onnx.load(str(result.path)))
     if flavour == "onnxruntime":
         from ..calibration.ort_qdq import write_onnxruntime_qdq

@@ -35,6 +35,8 @@ def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -
     if rejected:
         flags = ", ".join("--" + o.replace("_", "-") for o in rejected)
         raise UsageError(f"{flags} does not apply to target '{target.name}' at {precision}", "remove it")
+    if request.weight_bits not in (7, 8):
+        raise UsageError(f"--weight-bits must be 7 or 8, got {request.weight_bits}", "use 7 (x86 CPUs) or 8 (GPUs)")
     if request.batch < 1:
         raise UsageError(f"--batch must be at least 1, got {request.batch}", "pass a positive batch size")
     return target, precision

@@ -151,3 +151,27 @@ def test_int8_accuracy_budget_holds_for_the_shipped_onnxruntime_form(workdir, ru
                    if n.op_type == "Conv" and n.name in float_layers]  # fmt: skip
     assert manifest["qdq"]["int8_kernels"]["float_conv"] == len(float_convs)
     assert manifest["accuracy"]["drop_points"] <= 0.3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--precision", "int8", "--weight-bits", "5"), "--weight-bits must be 7 or 8"),
+        (("--target", "openvino", "--precision", "int8", "--weight-bits", "8"), "does not apply to target 'openvino'"),
+        (("--weight-bits", "8"), "does not apply to target 'onnx' at fp32"),
+    ],
+)
+def test_weight_bits_is_checked(run_cli, args, message):
+    code, _, err = run_cli(*SMALL, *args)
+    assert code == 2 and message in err
+
+
+def test_eight_bit_weights_on_request(workdir, run_cli):
+    """--weight-bits 8 (for GPUs and VNNI CPUs) really uses the full int8 range in the shipped weights."""
+    code, _, err = run_cli("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--output", "d")
+    assert code == 0, err
+    manifest = read_manifest(workdir / "d")
+    assert manifest["calibration"]["weight_bits"] == 8 and manifest["qdq"]["weights"].endswith("8 bits")
+    model = onnx.load(str(workdir / "d" / "model_qdq.onnx"))
+    weights = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) > 63
