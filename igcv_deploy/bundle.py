@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IGCVError
+from .errors import IGCVError, check_interrupted
 
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
@@ -61,6 +61,7 @@ def staged_folder(output: Path, force: bool):
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-{os.getpid()}-", dir=output.parent))
     try:
         yield staging
+        check_interrupted()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,5 +1,22 @@
 """Errors the CLI turns into one clear line and an exit code (no traceback)."""
 
+import signal
+import threading
+
+_interrupted = threading.Event()
+
+
+def _on_interrupt(signum, frame):
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C arrived during a guarded command, even if a library swallowed it (seen
+    once under load: an export interrupted with SIGINT still completed and exited 0)."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
 
 class IGCVError(Exception):
     """An expected failure: bad input, missing backend, failed check. Exit code 1."""
@@ -46,8 +63,13 @@ def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> i
     import os
     import sys
 
+    _interrupted.clear()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_interrupt) if in_main_thread else None
     try:
-        return command(argv)
+        code = command(argv)
+        check_interrupted()
+        return code
     except IGCVError as exc:
         print(f"error: {exc.line()}", file=sys.stderr)
         return exc.exit_code
@@ -60,3 +82,6 @@ def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> i
         print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)",
               file=sys.stderr)  # fmt: skip
         return 1
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)

@@ -148,3 +148,21 @@ def test_profiler_rejects_corrupt_onnx(tmp_path, capsys):
     model = tmp_path / "broken.onnx"
     model.write_bytes(b"definitely not protobuf")
     one_line_error(main([str(model)]), capsys.readouterr().err, "broken.onnx")
+
+
+def test_an_interrupt_a_library_swallows_still_counts(capsys):
+    """Ctrl-C caught by third-party code must not let a command finish as a success."""
+    import os
+
+    from igcv_deploy.errors import run_guarded
+
+    def swallowing_command(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    assert run_guarded(swallowing_command, []) == 130
+    assert "interrupted" in capsys.readouterr().err

@@ -41,7 +41,13 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
             ctx.manifest["qdq"] = write_onnxruntime_qdq(base_onnx(ctx), calibration.images, destination, result.method,
                                                         result.float_layers, result.weight_bits)  # fmt: skip
     runner = OnnxRuntimeRunner(destination)
-    ctx.check_parity(QDQ_ONNX, runner, primary=primary)
+    try:
+        ctx.check_parity(QDQ_ONNX, runner, primary=primary)
+    except IGCVError as error:
+        if flavour == "onnxruntime" and request.weight_bits == 8:
+            raise IGCVError(error.problem, "8-bit weights saturate onnxruntime's int8 kernels on x86 CPUs without "
+                            "VNNI: use --weight-bits 7, or --allow-parity-failure on a GPU/VNNI-only bundle") from error
+        raise
     ctx.manifest.update(write_report(result, ctx.bundle_dir, ctx.manifest.get("qdq")))
     if flavour == "onnxruntime":
         _check_shipped_accuracy(ctx, runner, calibration)

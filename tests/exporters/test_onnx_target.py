@@ -167,8 +167,10 @@ def test_weight_bits_is_checked(run_cli, args, message):
 
 
 def test_eight_bit_weights_on_request(workdir, run_cli):
-    """--weight-bits 8 (for GPUs and VNNI CPUs) really uses the full int8 range in the shipped weights."""
-    code, _, err = run_cli("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--output", "d")
+    """--weight-bits 8 (for GPUs and VNNI CPUs) really uses the full int8 range in the shipped weights. Whether the
+    parity gate passes depends on the CPU running the check (x86 without VNNI saturates them), so it is not gated."""
+    args = ("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--allow-parity-failure")
+    code, _, err = run_cli(*args, "--output", "d")
     assert code == 0, err
     manifest = read_manifest(workdir / "d")
     assert manifest["calibration"]["weight_bits"] == 8 and manifest["qdq"]["weights"].endswith("8 bits")
