@@ -10,10 +10,11 @@ from pathlib import Path
 from ..errors import UsageError
 
 AUTO = "auto"
-# `--lowering auto`: the variant fastest over the whole IGCV3-D network for each (runtime, precision), measured
-# side by side on this project's AVX2 machine (benchmarks/RESULTS.md, "Lowering variants"). Dense forms win in
-# INT8 because the zeros they multiply are cheap there. TensorRT is unmeasured (no GPU): native. Lowering is
-# exact, so a default only ever costs speed; `igcv-profile tune` measures the device itself.
+# `--lowering auto`: per (runtime, precision), the variant fastest over the whole IGCV3-D network on this project's
+# AVX2 machine (benchmarks/RESULTS.md, "Lowering variants"; docs/performance.md). Dense forms win in INT8 because
+# the zeros they multiply are cheap there. onnxruntime FP32's variants are within the machine's noise (split won
+# 2 of 3 measurements). TensorRT is unmeasured (no GPU): native. Lowering is exact, so a default only ever costs
+# speed; `igcv-profile tune` measures the device itself.
 DEFAULT_VARIANT = {
     ("onnxruntime", "fp32"): "split", ("onnxruntime", "fp16"): "split", ("onnxruntime", "int8"): "dense_expansion",
     ("openvino", "fp32"): "dense_projection", ("openvino", "fp16"): "dense_projection",
@@ -36,7 +37,7 @@ def check_lowering(lowering: str, plan_file: str | None, runtime: str) -> None:
         read_plan(plan_file, runtime)
 
 
-def read_plan(plan_file: str, runtime: str | None) -> dict[str, str]:
+def read_plan(plan_file: str, runtime: str) -> dict[str, str]:
     """A plan file: {signature or "*": variant}, or `igcv-profile tune`'s {"runtime": ..., "plan": {...}}."""
     path = Path(plan_file)
     try:
@@ -47,7 +48,7 @@ def read_plan(plan_file: str, runtime: str | None) -> dict[str, str]:
     if not isinstance(plan, dict) or not all(isinstance(v, str) and v in variants() for v in plan.values()):
         raise UsageError(f"{path} is not a lowering plan", f"expected {{signature: variant}} with variants {variants()}")
     tuned_for = document.get("runtime")
-    if runtime and tuned_for and tuned_for != runtime:
+    if tuned_for and tuned_for != runtime:
         raise UsageError(f"{path} was tuned on {tuned_for}, this target runs on {runtime}",
                          f"tune on {runtime}: igcv-profile tune BUNDLE --runtime {runtime}")  # fmt: skip
     return plan
