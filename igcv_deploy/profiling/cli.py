@@ -57,7 +57,7 @@ def tune_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", choices=("onnxruntime", "openvino"), default="onnxruntime")
     p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"), default="f32", help="openvino only")
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
-    p.add_argument("--rounds", type=int, default=3, help="rotated rounds; each variant's median is kept (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds over every block and form; each form's median is kept (default 3)")
     p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per variant per round (default 0.3)")
     p.add_argument("--output", default="lowering_plan.json", help="plan file (default lowering_plan.json)")
     return p

@@ -2,7 +2,7 @@
 
 For each distinct block shape (signature) of an FP32 ONNX exported with `--lowering native`: cut one
 block out (expansion input -> projection output), lower it every way the pass knows, time each form
-in the runtime (rotated rounds, medians), keep the fastest. The plan goes to
+in the runtime (rounds over every block and form in turn, medians), keep the fastest. The plan goes to
 `igcv-export --lowering-plan plan.json`; every measurement is kept beside it.
 Needs onnx and onnx-ir (the graph passes), not torch.
 """
@@ -17,9 +17,6 @@ import numpy as np
 from ..errors import IGCVError, require
 from .stats import summarize
 from .timing import Plan, measure
-
-RUNTIMES = ("onnxruntime", "openvino")
-
 
 def lower(model, runtime: str, plan: dict):
     """Fold `model` for `runtime` with the lowering pass bound to `plan`; the model and that pass's log."""
