@@ -85,7 +85,6 @@ def test_float_model_has_nothing_to_check():
                                                      ({"int32_bias": True}, False), ({"weight_axis": 1}, True)])  # fmt: skip
 def test_checker_is_stricter_than_the_parser(tmp_path, options, parser_accepts):
     """TensorRT-RTX rejects some violations at parse time but accepts wrong-axis weights silently."""
-    pytest.importorskip("tensorrt_rtx")
     from igcv_deploy.exporters.trt.compat import ParsedNetwork
     from igcv_deploy.exporters.trt.library import load_library
 

@@ -25,7 +25,6 @@ from igcv_deploy.runtimes.tensorrt import cuda_compute_capabilities
 
 from ..conftest import read_manifest
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorrt_rtx") is None, reason="tensorrt_rtx is not installed")
 SMALL = ("--model", "igcv3-0.25", "--imgsz", "64")
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 CAN_BUILD_TENSORRT = HAS_TENSORRT and bool(cuda_compute_capabilities())

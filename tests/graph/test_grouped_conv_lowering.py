@@ -104,7 +104,8 @@ def test_unknown_variants_fail():
 @pytest.fixture(scope="module")
 def igcv3_onnx(tmp_path_factory) -> onnx.ModelProto:
     """The full IGCV3-D (32 blocks) at 64x64, exported as igcv-export does (TorchScript, opset 17)."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from igcv_deploy.models import create_model
     from igcv_deploy.models.init import init_random_weights
 

@@ -10,14 +10,14 @@ import warnings
 
 import numpy as np
 import onnx
+import onnxslim
 import pytest
+import torch
 
 from igcv_deploy.graph import count_permutations, fold_permutations
 
 from .conftest import rel_error, run_ort, run_ov
 
-torch = pytest.importorskip("torch")
-onnxslim = pytest.importorskip("onnxslim")
 
 SIZE = 64
 

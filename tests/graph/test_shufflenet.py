@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 
 import onnx
-import pytest
+import torch
 
 from igcv_deploy.graph import count_permutations, fold_permutations
 from igcv_deploy.graph.perm_algebra import shuffle
@@ -41,7 +41,6 @@ def test_shufflenet_v1_units():
     assert rel_error(run_ort(model, data), run_ov(folded, data)) <= 1e-5
 
 
-torch = pytest.importorskip("torch")
 
 
 def channel_shuffle(x, groups: int):
