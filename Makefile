@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench test-arm clean
+.PHONY: setup lint demo test bench test-arm clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	# test oracle only; its torchvision requirement would replace torch, and the IGCV3 part needs none.
 	$(PIP) install -q --no-deps -c $(CONSTRAINTS) pytorchcv
 	touch $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 demo: setup
 	$(VENV)/bin/igcv-export --model igcv3 --target onnx --force

@@ -20,9 +20,15 @@ def cpu_flags() -> dict[str, bool]:
 
 def describe() -> dict:
     env = environment()
-    return {"cpu_model": env["cpu_model"], "usable_cores": env["usable_cores"], "cpu_count": env["cpu_count"],
-            "platform": env["platform"], "flags": cpu_flags(), "load_avg": load_average(),
-            "versions": package_versions()}  # fmt: skip
+    return {
+        "cpu_model": env["cpu_model"],
+        "usable_cores": env["usable_cores"],
+        "cpu_count": env["cpu_count"],
+        "platform": env["platform"],
+        "flags": cpu_flags(),
+        "load_avg": load_average(),
+        "versions": package_versions(),
+    }
 
 
 def _best_rate(work: float, call, repeats: int) -> float:
@@ -47,5 +53,9 @@ def peaks(threads: int = 2, repeats: int = 30) -> dict:
     src = torch.empty(64 * 2**20 // 4)
     dst = torch.empty_like(src)
     copy = _best_rate(2 * src.numel() * 4 / 1e9, lambda: dst.copy_(src), repeats)
-    return {"threads": threads, "fp32_matmul_gflops": flops, "memory_copy_gbs": copy,
-            "method": f"torch.mm {n}x{n} fp32 and a 64 MiB tensor copy (read+write), best of {repeats}"}  # fmt: skip
+    return {
+        "threads": threads,
+        "fp32_matmul_gflops": flops,
+        "memory_copy_gbs": copy,
+        "method": f"torch.mm {n}x{n} fp32 and a 64 MiB tensor copy (read+write), best of {repeats}",
+    }

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 import matrix
+import numpy as np
 import timing
 from report import GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS, ratio
 

@@ -16,8 +16,13 @@ def layer_profiles(jobs: dict, folder: Path, seconds: float, say) -> dict:
         document = timing.profile_once(artifact, runtime, hint, seconds, per_layer=True)
         (folder / f"{key.replace('@', '__')}.json").write_text(json.dumps(document, indent=1) + "\n")
         layers = document["layers"]
-        out[key] = {"p50_ms": document["runs"][0]["latency_ms"]["p50"], "total_ms": layers["total_ms"], "by_role": layers["by_role"], "by_op_type": layers["by_op_type"],
-                    "exec_types": exec_types(layers["layers"])}  # fmt: skip
+        out[key] = {
+            "p50_ms": document["runs"][0]["latency_ms"]["p50"],
+            "total_ms": layers["total_ms"],
+            "by_role": layers["by_role"],
+            "by_op_type": layers["by_op_type"],
+            "exec_types": exec_types(layers["layers"]),
+        }
         say(f"per-layer profile {key}")
     return out
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matrix
 import timing
+
 from igcv_deploy.profiling.report import markdown_table
 from igcv_deploy.profiling.roles import ROLES
 
@@ -32,8 +33,12 @@ def ratio(results: dict, a: str, b: str, setting_a, setting_b=None) -> dict | No
 def latency_section(results: dict, settings) -> str:
     rows = []
     for setting in settings:
-        cells = [timing.summary(results["timings"][k]) if (k := matrix.config_key(s, setting)) in results["timings"]
-                 else None for s in matrix.SUBJECTS]  # fmt: skip
+        cells = [
+            timing.summary(results["timings"][k])
+            if (k := matrix.config_key(s, setting)) in results["timings"]
+            else None
+            for s in matrix.SUBJECTS
+        ]
         rows.append([setting.label, *(fmt_ms(c) if c else "n/a" for c in cells)])
     return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
 
@@ -65,8 +70,14 @@ def goals_section(results: dict, settings) -> str:
     for subject in ("igcv3", "igcv3-native", "mobilenetv2"):
         r = ratio(results, subject, subject, fp32, int8) if fp32 and int8 else None
         goal = f"≥ {GOAL_INT8}×" if subject != "mobilenetv2" else "(context)"
-        rows.append([f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}", goal, fmt_ratio(r),
-                     "-" if subject == "mobilenetv2" else "yes" if r and r["median"] >= GOAL_INT8 else "no"])  # fmt: skip
+        rows.append(
+            [
+                f"INT8 speed-up over FP32, OpenVINO, {SUBJECT[subject].label}",
+                goal,
+                fmt_ratio(r),
+                "-" if subject == "mobilenetv2" else "yes" if r and r["median"] >= GOAL_INT8 else "no",
+            ]
+        )
     e2e = results["exports"].get("igcv3:openvino:int8", {})
     seconds = e2e.get("seconds")
     note = " (quick mode: --calib-size 8)" if results["quick"] else ""
@@ -93,10 +104,24 @@ def roofline_section(results: dict, settings) -> str:
             added = sum(e["added_macs"] for e in manifest["lowering"])
             seconds = timing.summary(results["timings"][key])["median_ms"] / 1e3
             useful, executed = 2 * manifest["macs"] / seconds / 1e9, 2 * (manifest["macs"] + added) / seconds / 1e9
-            rows.append([setting.label, subject.label, f"{manifest['macs'] / 1e6:.0f}M + {added / 1e6:.0f}M",
-                         f"{useful:.1f}", f"{executed:.1f}", f"{100 * executed / peak:.0f}%"])  # fmt: skip
-    header = ["runtime × precision", "model", "MACs (+ zeros multiplied)", "useful GFLOP/s", "executed GFLOP/s",
-              f"executed / FP32 peak ({peak:.0f} GFLOP/s)"]  # fmt: skip
+            rows.append(
+                [
+                    setting.label,
+                    subject.label,
+                    f"{manifest['macs'] / 1e6:.0f}M + {added / 1e6:.0f}M",
+                    f"{useful:.1f}",
+                    f"{executed:.1f}",
+                    f"{100 * executed / peak:.0f}%",
+                ]
+            )
+    header = [
+        "runtime × precision",
+        "model",
+        "MACs (+ zeros multiplied)",
+        "useful GFLOP/s",
+        "executed GFLOP/s",
+        f"executed / FP32 peak ({peak:.0f} GFLOP/s)",
+    ]
     return markdown_table(header, rows)
 
 
@@ -116,8 +141,17 @@ def plan_section(results: dict) -> str:
     tuning = results["tuning"]
     targets = list(tuning)
     signatures = list(tuning[targets[0]]["plan"])
-    rows = [[f"`{sig}`", *(f"**{tuning[t]['plan'][sig]}** — " + ", ".join(
-        f"{v} {ms:.3f}" for v, ms in tuning[t]["blocks_ms"][sig].items()) for t in targets)] for sig in signatures]  # fmt: skip
+    rows = [
+        [
+            f"`{sig}`",
+            *(
+                f"**{tuning[t]['plan'][sig]}** — "
+                + ", ".join(f"{v} {ms:.3f}" for v, ms in tuning[t]["blocks_ms"][sig].items())
+                for t in targets
+            ),
+        ]
+        for sig in signatures
+    ]
     return markdown_table(
         ["block signature (c_in-mid-c_out, groups, H×W in->out)", *(f"{t}: choice — ms per variant" for t in targets)],
         rows,
@@ -127,9 +161,16 @@ def plan_section(results: dict) -> str:
 def layers_section(results: dict, settings) -> str:
     parts = []
     for setting in settings:
-        rows = [[SUBJECT[k.split("@")[0]].label, f"{v['p50_ms']:.2f}", f"{v['total_ms']:.2f}",
-                 *(f"{v['by_role'][r]:.2f}" for r in ROLES)]
-                for k, v in results["layers"].items() if k.endswith("@" + setting.key)]  # fmt: skip
+        rows = [
+            [
+                SUBJECT[k.split("@")[0]].label,
+                f"{v['p50_ms']:.2f}",
+                f"{v['total_ms']:.2f}",
+                *(f"{v['by_role'][r]:.2f}" for r in ROLES),
+            ]
+            for k, v in results["layers"].items()
+            if k.endswith("@" + setting.key)
+        ]
         header = ["model", "p50 of that run (ms)", "layers total (ms)", *ROLES]
         if rows:
             parts.append(f"**{setting.label}**\n\n" + markdown_table(header, rows))
@@ -137,16 +178,21 @@ def layers_section(results: dict, settings) -> str:
 
 
 def macs_section(results: dict) -> str:
-    rows = [[SUBJECT[k].label, f"{sum(v.values()):.1f}", *(f"{v[r]:.1f}" for r in ROLES)]
-            for k, v in results["macs_by_role"].items()]  # fmt: skip
+    rows = [
+        [SUBJECT[k].label, f"{sum(v.values()):.1f}", *(f"{v[r]:.1f}" for r in ROLES)]
+        for k, v in results["macs_by_role"].items()
+    ]
     return markdown_table(["model (onnxruntime-folded ONNX)", "conv MACs (M)", *ROLES], rows)
 
 
 def kernels_section(results: dict) -> str:
     """OpenVINO names its kernels (jit_avx2_I8, ref_i8); onnxruntime's op types say it (QLinearConv is INT8, a Conv or
     FusedConv fed by DequantizeLinear runs in FP32)."""
-    rows = [[k, ", ".join(f"{op} {ms:.2f}" for op, ms in list((v["exec_types"] or v["by_op_type"]).items())[:7])]
-            for k, v in results["layers"].items() if "int8" in k]  # fmt: skip
+    rows = [
+        [k, ", ".join(f"{op} {ms:.2f}" for op, ms in list((v["exec_types"] or v["by_op_type"]).items())[:7])]
+        for k, v in results["layers"].items()
+        if "int8" in k
+    ]
     header = ["configuration", "ms per op type [OpenVINO kernel], largest first"]
     return markdown_table(header, rows) if rows else "_none_"
 
@@ -157,28 +203,33 @@ def write_results(results: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     settings = matrix.settings()
-    text = "\n\n".join([
-        f"# IGCV3-D vs MobileNetV2: benchmark results\n\nGenerated by `make bench` (`benchmarks/run.py`"
-        f"{' --quick' if results['quick'] else ''}) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in "
-        f"{results['duration_s'] / 60:.1f} min. Batch 1, 224², {results['threads']} threads, {results['rounds']} rotated "
-        f"rounds × {results['seconds']} s per configuration, one `igcv-profile` process per run. Each cell: median of the "
-        "round medians (min–max over rounds); each ratio is computed per round, side by side, then median (min–max). "
-        + quiet_note(results),
-        "## Machine\n\n" + machine_section(results),
-        "## Ratios (the headline)\n\n" + markdown_table(
-            ["runtime × precision", *RATIO_COLUMNS, f"≤ {GOAL_RATIO}× met", f"overhead ≤ {GOAL_PERM}× met"],
-            ratio_rows(results, settings)),
-        "## Other goals\n\n" + goals_section(results, settings),
-        "## Latency (ms)\n\n" + latency_section(results, settings),
-        "## Roofline\n\n" + roofline_section(results, settings),
-        "## Lowering variants, whole network\n\n" + study_section(results, settings),
-        "## Tuned per-block plans (`igcv-profile tune`: block micro-benchmarks, ms)\n\n" + plan_section(results),
-        "## Per-layer profiles (ms per inference by IGCV role; one run each, profiler overhead included)\n\n" + layers_section(results, settings),
-        "## Executed conv MACs by IGCV role (millions)\n\n" + macs_section(results),
-        "## What the INT8 runs execute\n\n" + kernels_section(results),
-        "## Missing\n\n" + missing_section(results),
-        "## Plots\n\n" + write_plots(results, settings, out),
-    ])  # fmt: skip
+    text = "\n\n".join(
+        [
+            f"# IGCV3-D vs MobileNetV2: benchmark results\n\nGenerated by `make bench` (`benchmarks/run.py`"
+            f"{' --quick' if results['quick'] else ''}) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in "
+            f"{results['duration_s'] / 60:.1f} min. Batch 1, 224², {results['threads']} threads, "
+            f"{results['rounds']} rotated rounds × {results['seconds']} s per configuration, one `igcv-profile` "
+            "process per run. Each cell: median of the round medians (min–max over rounds); each ratio is computed "
+            "per round, side by side, then median (min–max). " + quiet_note(results),
+            "## Machine\n\n" + machine_section(results),
+            "## Ratios (the headline)\n\n"
+            + markdown_table(
+                ["runtime × precision", *RATIO_COLUMNS, f"≤ {GOAL_RATIO}× met", f"overhead ≤ {GOAL_PERM}× met"],
+                ratio_rows(results, settings),
+            ),
+            "## Other goals\n\n" + goals_section(results, settings),
+            "## Latency (ms)\n\n" + latency_section(results, settings),
+            "## Roofline\n\n" + roofline_section(results, settings),
+            "## Lowering variants, whole network\n\n" + study_section(results, settings),
+            "## Tuned per-block plans (`igcv-profile tune`: block micro-benchmarks, ms)\n\n" + plan_section(results),
+            "## Per-layer profiles (ms per inference by IGCV role; one run each, profiler overhead included)\n\n"
+            + layers_section(results, settings),
+            "## Executed conv MACs by IGCV role (millions)\n\n" + macs_section(results),
+            "## What the INT8 runs execute\n\n" + kernels_section(results),
+            "## Missing\n\n" + missing_section(results),
+            "## Plots\n\n" + write_plots(results, settings, out),
+        ]
+    )
     path = out / "RESULTS.md"
     path.write_text(text + "\n")
     return path
@@ -205,12 +256,14 @@ def machine_section(results: dict) -> str:
     flags = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in m["flags"].items())
     defaults = {v["default_precision"] for v in results["manifests"].values() if v.get("default_precision")}
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-    return "\n".join([
-        f"- CPU: {m['cpu_model']}, {m['usable_cores']} usable cores; {m['platform']}",
-        f"- ISA flags: {flags}",
-        f"- OpenVINO default execution precision on this CPU: {', '.join(sorted(defaults)) or 'unknown'}",
-        f"- Measured peaks ({p['threads']} threads): FP32 matmul {p['fp32_matmul_gflops']:.0f} GFLOP/s, memory copy "
-        f"{p['memory_copy_gbs']:.0f} GB/s ({p['method']})",
-        f"- Load average (1/5/15 min): {m['load_avg']} at the start, {results['load_end']} at the end",
-        f"- Versions: {versions}",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"- CPU: {m['cpu_model']}, {m['usable_cores']} usable cores; {m['platform']}",
+            f"- ISA flags: {flags}",
+            f"- OpenVINO default execution precision on this CPU: {', '.join(sorted(defaults)) or 'unknown'}",
+            f"- Measured peaks ({p['threads']} threads): FP32 matmul {p['fp32_matmul_gflops']:.0f} GFLOP/s, "
+            f"memory copy {p['memory_copy_gbs']:.0f} GB/s ({p['method']})",
+            f"- Load average (1/5/15 min): {m['load_avg']} at the start, {results['load_end']} at the end",
+            f"- Versions: {versions}",
+        ]
+    )

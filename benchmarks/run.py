@@ -19,6 +19,7 @@ import exports
 import matrix
 import profiles
 import timing
+
 from igcv_deploy.profiling.environment import load_average
 
 HERE = Path(__file__).resolve().parent
@@ -122,9 +123,16 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = {"quick": args.quick, "rounds": args.rounds, "seconds": args.seconds, "threads": timing.THREADS,
-               "quiet_budget_s": args.quiet_budget,
-               "machine": describe(), "exports": {}, "missing": {}}  # fmt: skip
+    results = {
+        "quick": args.quick,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "threads": timing.THREADS,
+        "quiet_budget_s": args.quiet_budget,
+        "machine": describe(),
+        "exports": {},
+        "missing": {},
+    }
     say(f"load average {results['machine']['load_avg']}; measuring peaks")
     results["peaks"] = peaks(timing.THREADS)
     untuned = [s for s in (*matrix.SUBJECTS, *(() if args.quick else matrix.VARIANT_STUDY)) if not s.tuned]
@@ -137,8 +145,11 @@ def main(argv: list[str]) -> int:
     results["timings"] = timing.rotated_rounds(jobs, args.rounds, args.seconds, gate, say)
     headline = {key: job for key, job in jobs.items() if key.split("@")[0] in {s.key for s in matrix.SUBJECTS}}
     results["layers"] = profiles.layer_profiles(headline, args.work / "profiles", args.seconds / 2, say)
-    results["macs_by_role"] = {s.key: profiles.macs_by_role(artifacts[(s.key, "onnx", "fp32")] / "model.onnx")
-                               for s in matrix.SUBJECTS if (s.key, "onnx", "fp32") in artifacts}  # fmt: skip
+    results["macs_by_role"] = {
+        s.key: profiles.macs_by_role(artifacts[(s.key, "onnx", "fp32")] / "model.onnx")
+        for s in matrix.SUBJECTS
+        if (s.key, "onnx", "fp32") in artifacts
+    }
     results["manifests"] = {
         f"{k[0]}:{k[1]}:{k[2]}": profiles.manifest_summary(p) for k, p in artifacts.items() if p.is_dir()
     }

@@ -19,11 +19,28 @@ import numpy as np
 THREADS = 2
 
 
-def profile_command(artifact: Path, runtime: str, hint: str | None, seconds: float, output: Path,
-                    per_layer: bool = False) -> list[str]:  # fmt: skip
-    command = [sys.executable, "-m", "igcv_deploy.profiling.cli", str(artifact), "--runtime", runtime,
-               "--threads", str(THREADS), "--warmup-time", str(min(1.0, seconds / 2)), "--duration", str(seconds),
-               "--iterations", "20", "--output", str(output), "--quiet"]  # fmt: skip
+def profile_command(
+    artifact: Path, runtime: str, hint: str | None, seconds: float, output: Path, per_layer: bool = False
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "igcv_deploy.profiling.cli",
+        str(artifact),
+        "--runtime",
+        runtime,
+        "--threads",
+        str(THREADS),
+        "--warmup-time",
+        str(min(1.0, seconds / 2)),
+        "--duration",
+        str(seconds),
+        "--iterations",
+        "20",
+        "--output",
+        str(output),
+        "--quiet",
+    ]
     if hint:
         command += ["--precision", hint]
     return command + (["--per-layer", "--layer-runs", "20"] if per_layer else [])
@@ -33,8 +50,9 @@ def profile_once(artifact: Path, runtime: str, hint: str | None, seconds: float,
     """One igcv-profile process; returns its result document."""
     with tempfile.TemporaryDirectory(prefix="igcv-bench-") as tmp:
         output = Path(tmp) / "result.json"
-        done = subprocess.run(profile_command(artifact, runtime, hint, seconds, output, per_layer),
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            profile_command(artifact, runtime, hint, seconds, output, per_layer), capture_output=True, text=True
+        )
         if done.returncode:
             raise RuntimeError(f"igcv-profile failed on {artifact}: {done.stderr.strip()[-500:]}")
         return json.loads(output.read_text())
@@ -43,9 +61,15 @@ def profile_once(artifact: Path, runtime: str, hint: str | None, seconds: float,
 def round_record(document: dict) -> dict:
     """What a round keeps of a result document (the samples are summarised, not stored)."""
     run = document["runs"][0]
-    return {"p50_ms": run["latency_ms"]["p50"], "min_ms": run["latency_ms"]["min"], "cv": run["cv"],
-            "iterations": run["iterations"], "load_before": run["load_avg"]["before"],
-            "precision": document["precision"], "runtime_config": run["runtime_config"]}  # fmt: skip
+    return {
+        "p50_ms": run["latency_ms"]["p50"],
+        "min_ms": run["latency_ms"]["min"],
+        "cv": run["cv"],
+        "iterations": run["iterations"],
+        "load_before": run["load_avg"]["before"],
+        "precision": document["precision"],
+        "runtime_config": run["runtime_config"],
+    }
 
 
 def others_runnable() -> int:
@@ -74,8 +98,9 @@ class QuietGate:
         return {"waited_s": round(waited, 2), "quiet": time.monotonic() - quiet_since >= self.settle}
 
 
-def rotated_rounds(jobs: dict[str, tuple[Path, str, str | None]], rounds: int, seconds: float, gate: QuietGate,
-                   progress) -> dict:  # fmt: skip
+def rotated_rounds(
+    jobs: dict[str, tuple[Path, str, str | None]], rounds: int, seconds: float, gate: QuietGate, progress
+) -> dict:
     """{config key: [round record, ...]} for jobs {key: (artifact, runtime, hint)}."""
     keys = list(jobs)
     results: dict[str, list[dict]] = {key: [] for key in keys}
@@ -93,12 +118,22 @@ def summary(records: list[dict]) -> dict:
     """Median of the round medians, and their spread (min-max and interquartile range)."""
     p50 = np.array([r["p50_ms"] for r in records])
     q1, q3 = np.percentile(p50, (25, 75))
-    return {"median_ms": float(np.median(p50)), "min_ms": float(p50.min()), "max_ms": float(p50.max()),
-            "iqr_ms": float(q3 - q1), "rounds": len(p50), "round_p50_ms": p50.tolist()}  # fmt: skip
+    return {
+        "median_ms": float(np.median(p50)),
+        "min_ms": float(p50.min()),
+        "max_ms": float(p50.max()),
+        "iqr_ms": float(q3 - q1),
+        "rounds": len(p50),
+        "round_p50_ms": p50.tolist(),
+    }
 
 
 def ratio(numerator: list[dict], denominator: list[dict]) -> dict:
     """A ratio measured side by side: per round, then the median and min-max over rounds."""
     per_round = np.array([a["p50_ms"] / b["p50_ms"] for a, b in zip(numerator, denominator)])
-    return {"median": float(np.median(per_round)), "min": float(per_round.min()), "max": float(per_round.max()),
-            "per_round": per_round.round(4).tolist()}  # fmt: skip
+    return {
+        "median": float(np.median(per_round)),
+        "min": float(per_round.min()),
+        "max": float(per_round.max()),
+        "per_round": per_round.round(4).tolist(),
+    }

@@ -5,8 +5,14 @@ from __future__ import annotations
 from .bundle import Bundle
 
 
-def export(model: str, target: str = "onnx", precision: str | None = None, calib_data: str | None = None,
-           output: str | None = None, **options) -> Bundle:  # fmt: skip
+def export(
+    model: str,
+    target: str = "onnx",
+    precision: str | None = None,
+    calib_data: str | None = None,
+    output: str | None = None,
+    **options,
+) -> Bundle:
     """Export a registered model; same options as `igcv-export` (underscored), returns the verified Bundle.
 
     >>> bundle = export("igcv3-0.25", target="onnx", imgsz=64, output="artifacts/small", force=True)

@@ -103,7 +103,7 @@ class Bundle:
     manifest: dict
 
     @classmethod
-    def load(cls, path: str | Path, verify: bool = True) -> "Bundle":
+    def load(cls, path: str | Path, verify: bool = True) -> Bundle:
         folder = Path(path)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
@@ -124,7 +124,10 @@ class Bundle:
             if not path.is_file():
                 raise IGCVError(f"bundle file '{relative}' listed in the manifest is missing", "re-export the bundle")
             if sha256(path) != expected:
-                raise IGCVError(f"bundle file '{relative}' does not match its manifest sha256", "re-export the bundle; do not edit bundle files")
+                raise IGCVError(
+                    f"bundle file '{relative}' does not match its manifest sha256",
+                    "re-export the bundle; do not edit bundle files",
+                )
 
     def file(self, relative: str) -> Path:
         return self.path / relative

@@ -9,16 +9,21 @@ import warnings
 from .errors import run_guarded
 from .targets import TARGETS
 
-EPILOG = "targets:\n" + "\n".join(
-    f"  {t.name:<13} {'/'.join(t.precisions):<15} {t.description}" for t in TARGETS
-) + "\n\nsubcommands:\n  igcv-export build-engine BUNDLE   build model.engine from a tensorrt bundle on the device"
+EPILOG = (
+    "targets:\n"
+    + "\n".join(f"  {t.name:<13} {'/'.join(t.precisions):<15} {t.description}" for t in TARGETS)
+    + "\n\nsubcommands:\n  igcv-export build-engine BUNDLE   build model.engine from a tensorrt bundle on the device"
+)
 
 
 def export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="igcv-export", description=__doc__, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS,
-    )  # fmt: skip
+        prog="igcv-export",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
     parser.add_argument("--list-models", action="store_true", help="print the available model names and exit")
     parser.add_argument("--model", help="registered model name (see --list-models)")
     parser.add_argument("--target", help="export target (see below); default onnx")
@@ -32,17 +37,26 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--opset", type=int, help="ONNX opset (default 17)")
     parser.add_argument("--exporter", help="torchscript (default) or dynamo")
     parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
-    parser.add_argument("--lowering", help="grouped-conv lowering of each IGC block: auto (default: the target's "
-                        "measured best), native, split, dense_projection or dense_expansion")
+    parser.add_argument(
+        "--lowering",
+        help="grouped-conv lowering of each IGC block: auto (default: the target's "
+        "measured best), native, split, dense_projection or dense_expansion",
+    )
     parser.add_argument("--lowering-plan", help="JSON plan {block signature: variant} from `igcv-profile tune`")
     parser.add_argument("--parity-tol", type=float, help="FP32 max relative error allowed (default 1e-4)")
     parser.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
     parser.add_argument("--calib-data", help="int8: image folder, .npy or .npz (default: built-in photos)")
     parser.add_argument("--calib-size", type=int, help="int8: number of calibration samples (default 64)")
     parser.add_argument("--calib-method", help="int8: minmax, entropy, percentile, mse or auto (default)")
-    parser.add_argument("--max-accuracy-drop", type=float, help="int8: keep sensitive layers in float until within X points")
-    parser.add_argument("--weight-bits", type=int, help="int8 Q/DQ targets: 7 (default: x86 CPUs without VNNI "
-                        "saturate 8-bit weights) or 8 (GPUs, ARM dot-product and VNNI CPUs)")
+    parser.add_argument(
+        "--max-accuracy-drop", type=float, help="int8: keep sensitive layers in float until within X points"
+    )
+    parser.add_argument(
+        "--weight-bits",
+        type=int,
+        help="int8 Q/DQ targets: 7 (default: x86 CPUs without VNNI "
+        "saturate 8-bit weights) or 8 (GPUs, ARM dot-product and VNNI CPUs)",
+    )
     parser.add_argument("--device", help="openvino: x86 (default) or arm")
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")

@@ -79,8 +79,10 @@ def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> i
     except Exception as exc:  # an unexpected failure still gets one line; the traceback on request
         if os.environ.get("IGCV_DEBUG"):
             raise
-        print(f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if in_main_thread:

@@ -26,8 +26,17 @@ def print_export_summary(output: Path, manifest: dict) -> None:
     artifacts = manifest.get("artifacts", {})
     for relative in manifest["files"]:
         parity = artifacts.get(relative, {}).get("parity")
-        cells = [parity["runtime"], f"{parity['max_abs_err']:.2e}", f"{parity['max_rel_err']:.2e}",
-                 f"{parity['cosine']:.6f}", f"{parity['top1_agreement']:.3f}"] if parity else ["-"] * 5  # fmt: skip
+        cells = (
+            [
+                parity["runtime"],
+                f"{parity['max_abs_err']:.2e}",
+                f"{parity['max_rel_err']:.2e}",
+                f"{parity['cosine']:.6f}",
+                f"{parity['top1_agreement']:.3f}",
+            ]
+            if parity
+            else ["-"] * 5
+        )
         table.add_row(relative, _size(output / relative), *cells)
     console.print(table)
     parity = manifest.get("parity", {})

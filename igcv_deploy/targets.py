@@ -8,10 +8,23 @@ from dataclasses import dataclass
 from .errors import UsageError
 
 # Options every target accepts; the rest must be listed by the target that uses them.
-COMMON_OPTIONS = frozenset({
-    "weights", "output", "force", "batch", "imgsz", "dynamic_batch", "opset", "exporter", "no_fold",
-    "lowering", "lowering_plan", "parity_tol", "allow_parity_failure",
-})  # fmt: skip
+COMMON_OPTIONS = frozenset(
+    {
+        "weights",
+        "output",
+        "force",
+        "batch",
+        "imgsz",
+        "dynamic_batch",
+        "opset",
+        "exporter",
+        "no_fold",
+        "lowering",
+        "lowering_plan",
+        "parity_tol",
+        "allow_parity_failure",
+    }
+)
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
 QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is a Q/DQ ONNX we write
 
@@ -40,21 +53,54 @@ class Target:
 
 
 TARGETS: tuple[Target, ...] = (
-    Target("onnx", "onnx:export", (".onnx",), ("fp32", "fp16", "int8"),
-           "Folded, simplified ONNX (Q/DQ for int8): the file every other target consumes"),
-    Target("ort-mobile", "ort_mobile:export", (".ort",), ("fp32", "int8"),
-           "ONNX Runtime Mobile .ort file plus the required-operators config", aliases=("ort",)),
-    Target("openvino", "openvino:export", (".xml", ".bin"), ("fp32", "fp16", "int8"),
-           "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)", aliases=("ov",),
-           options=frozenset({"device"}), install_extra="openvino", device_defaults=(("arm", "fp16"),),
-           int8_options=INT8_OPTIONS),
-    Target("tensorrt", "tensorrt:export", (".onnx", ".engine"), ("fp32", "fp16", "int8"),
-           "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
-           aliases=("trt", "engine"), needs_gpu=True, options=frozenset({"timing_cache"})),
-    Target("tensorrt-rtx", "tensorrt_rtx:export", (".engine",), ("fp32", "fp16", "int8"),
-           "TensorRT-RTX engine, built ahead of time without a GPU", aliases=("trt-rtx", "rtx"),
-           options=frozenset({"compute_capability"}), install_extra="tensorrt-rtx"),
-)  # fmt: skip
+    Target(
+        "onnx",
+        "onnx:export",
+        (".onnx",),
+        ("fp32", "fp16", "int8"),
+        "Folded, simplified ONNX (Q/DQ for int8): the file every other target consumes",
+    ),
+    Target(
+        "ort-mobile",
+        "ort_mobile:export",
+        (".ort",),
+        ("fp32", "int8"),
+        "ONNX Runtime Mobile .ort file plus the required-operators config",
+        aliases=("ort",),
+    ),
+    Target(
+        "openvino",
+        "openvino:export",
+        (".xml", ".bin"),
+        ("fp32", "fp16", "int8"),
+        "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)",
+        aliases=("ov",),
+        options=frozenset({"device"}),
+        install_extra="openvino",
+        device_defaults=(("arm", "fp16"),),
+        int8_options=INT8_OPTIONS,
+    ),
+    Target(
+        "tensorrt",
+        "tensorrt:export",
+        (".onnx", ".engine"),
+        ("fp32", "fp16", "int8"),
+        "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
+        aliases=("trt", "engine"),
+        needs_gpu=True,
+        options=frozenset({"timing_cache"}),
+    ),
+    Target(
+        "tensorrt-rtx",
+        "tensorrt_rtx:export",
+        (".engine",),
+        ("fp32", "fp16", "int8"),
+        "TensorRT-RTX engine, built ahead of time without a GPU",
+        aliases=("trt-rtx", "rtx"),
+        options=frozenset({"compute_capability"}),
+        install_extra="tensorrt-rtx",
+    ),
+)
 
 _BY_NAME = {alias: target for target in TARGETS for alias in (target.name, *target.aliases)}
 
@@ -63,7 +109,9 @@ def get_target(name: str) -> Target:
     if name in _BY_NAME:
         return _BY_NAME[name]
     close = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.5)
-    hint = f"did you mean '{_BY_NAME[close[0]].name}'?" if close else f"choose one of {', '.join(t.name for t in TARGETS)}"
+    hint = (
+        f"did you mean '{_BY_NAME[close[0]].name}'?" if close else f"choose one of {', '.join(t.name for t in TARGETS)}"
+    )
     raise UsageError(f"unknown target '{name}'", hint)
 
 

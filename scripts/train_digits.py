@@ -60,7 +60,9 @@ def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, batch: int =
             optimizer.step()
             schedule.step()
             total += loss.item() * len(idx)
-        print(f"epoch {epoch + 1:3d}/{epochs}  loss {total / len(x):.4f}  {time.perf_counter() - start:6.1f}s", flush=True)
+        print(
+            f"epoch {epoch + 1:3d}/{epochs}  loss {total / len(x):.4f}  {time.perf_counter() - start:6.1f}s", flush=True
+        )
     return model.eval(), time.perf_counter() - start
 
 

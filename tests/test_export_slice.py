@@ -25,8 +25,18 @@ def igcv3_bundle(tmp_path_factory):
 
 def test_manifest_contract(igcv3_bundle):
     manifest = read_manifest(igcv3_bundle)
-    for key in ("schema_version", "model", "target", "precision", "inputs", "preprocessing", "files", "parity",
-                "versions", "created_utc"):  # fmt: skip
+    for key in (
+        "schema_version",
+        "model",
+        "target",
+        "precision",
+        "inputs",
+        "preprocessing",
+        "files",
+        "parity",
+        "versions",
+        "created_utc",
+    ):
         assert key in manifest, key
     assert manifest["model"] == {**manifest["model"], "name": "igcv3", "params": 3_491_688, "weights": "random-init"}
     assert abs(manifest["model"]["macs"] - 313.0e6) < 0.1e6
@@ -101,8 +111,10 @@ def test_console_script_exit_codes(tmp_path):
     """The installed entry point, as a user runs it: usage error 2, no traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "igcv_deploy.cli", "--model", "igvc3", "--target", "onnx"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "did you mean 'igcv3'" in result.stderr
     assert "Traceback" not in result.stderr

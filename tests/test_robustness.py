@@ -21,7 +21,11 @@ SMALL = ("--model", "igcv3-0.25", "--imgsz", "64")
 def one_line_error(code: int, err: str, *fragments: str) -> None:
     assert code == 1, err
     progress = ("warning:", "note:", "✓")
-    lines = [ln for ln in err.replace("\r", "\n").splitlines() if ln.strip() and not ln.startswith(progress) and "%|" not in ln]
+    lines = [
+        ln
+        for ln in err.replace("\r", "\n").splitlines()
+        if ln.strip() and not ln.startswith(progress) and "%|" not in ln
+    ]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     for fragment in fragments:
@@ -87,8 +91,13 @@ def test_missing_optional_backend_says_what_to_install(tmp_path):
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('simulated: openvino is not installed')\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake")}
-    result = subprocess.run([sys.executable, "-m", "igcv_deploy.cli", *SMALL, "--target", "openvino"],
-                            capture_output=True, text=True, cwd=tmp_path, env=env)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "igcv_deploy.cli", *SMALL, "--target", "openvino"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     one_line_error(result.returncode, result.stderr, "openvino", "pip install 'igcv-deploy[openvino]'")
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 
-def fit_budget(evaluator, amax: dict[str, float], ranking: list[dict], quantized: list[str], max_drop: float,
-               progress: bool = True) -> tuple[list[str], dict, list[dict]]:  # fmt: skip
+def fit_budget(
+    evaluator, amax: dict[str, float], ranking: list[dict], quantized: list[str], max_drop: float, progress: bool = True
+) -> tuple[list[str], dict, list[dict]]:
     """(node names kept in float, accuracy, search trace): the fewest top-ranked units in float that fit.
 
     The drop is checked in every runtime (onnxruntime, OpenVINO) from the same Q/DQ graph. It is close to
@@ -19,8 +20,10 @@ def fit_budget(evaluator, amax: dict[str, float], ranking: list[dict], quantized
             kept = _float_nodes(ranking, count)
             measured[count] = evaluator.accuracy(amax, [n for n in quantized if n not in kept])
             if progress:
-                print(f"accuracy budget: {count} unit(s) in float -> drop {measured[count]['drop_points']:.2f} points",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"accuracy budget: {count} unit(s) in float -> drop {measured[count]['drop_points']:.2f} points",
+                    file=sys.stderr,
+                )
         return measured[count]
 
     def fits(count: int) -> bool:
@@ -34,8 +37,10 @@ def fit_budget(evaluator, amax: dict[str, float], ranking: list[dict], quantized
             middle = (low + high) // 2
             low, high = (low, middle) if fits(middle) else (middle, high)
     count = 0 if fits(0) else high
-    trace = [{"float_units": k, "drop_points": measured[k]["drop_points"], "runtimes": measured[k]["runtimes"]}
-             for k in sorted(measured)]  # fmt: skip
+    trace = [
+        {"float_units": k, "drop_points": measured[k]["drop_points"], "runtimes": measured[k]["runtimes"]}
+        for k in sorted(measured)
+    ]
     return _float_nodes(ranking, count), accuracy(count), trace
 
 

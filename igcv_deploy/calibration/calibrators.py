@@ -27,7 +27,7 @@ class Histogram:
     signed: bool = False
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Histogram":
+    def of(cls, values: np.ndarray) -> Histogram:
         values = np.asarray(values, np.float64)
         histogram = cls(float(np.abs(values).max(initial=0.0)))
         histogram.add(values)

@@ -10,8 +10,9 @@ from .calibrators import Histogram
 ACTIVATION_BUDGET = 2**19  # input floats per chunk: bounds the memory of all intermediate outputs
 
 
-def activation_histograms(model: onnx.ModelProto, tensors: list[str], images: np.ndarray,
-                          progress: bool = True) -> dict[str, Histogram]:  # fmt: skip
+def activation_histograms(
+    model: onnx.ModelProto, tensors: list[str], images: np.ndarray, progress: bool = True
+) -> dict[str, Histogram]:
     """Two passes, as TensorRT calibrates: max |x| per tensor, then |x| histograms over [0, max]."""
     from tqdm import tqdm
 

@@ -17,8 +17,16 @@ ARRAY_KEYS = ("images", "x", "data")
 LABEL_KEYS = ("labels", "y", "targets")
 # Deterministic variants of the bundled photos: (left, top, size) of a square-ish crop as fractions of the
 # photo, and whether to mirror it.
-VARIANTS = ((0, 0, 1, False), (0, 0, 1, True), (0, 0, 0.7, False), (0.3, 0.3, 0.7, True),
-            (0.15, 0.15, 0.7, False), (0.3, 0, 0.7, True), (0, 0.3, 0.6, False), (0.4, 0.4, 0.6, True))  # fmt: skip
+VARIANTS = (
+    (0, 0, 1, False),
+    (0, 0, 1, True),
+    (0, 0, 0.7, False),
+    (0.3, 0.3, 0.7, True),
+    (0.15, 0.15, 0.7, False),
+    (0.3, 0, 0.7, True),
+    (0, 0.3, 0.6, False),
+    (0.4, 0.4, 0.6, True),
+)
 
 
 @dataclass
@@ -39,8 +47,9 @@ class CalibrationSet:
         return self.images, self.labels, self.description
 
 
-def load_calibration_set(source: str | None, config, size: int = 64, seed: int = 0,
-                         progress: bool = True) -> CalibrationSet:  # fmt: skip
+def load_calibration_set(
+    source: str | None, config, size: int = 64, seed: int = 0, progress: bool = True
+) -> CalibrationSet:
     """`size` samples (fewer if the source has fewer) chosen deterministically by `seed`."""
     if size < 1:
         raise IGCVError(f"--calib-size must be at least 1, got {size}", "pass a positive number of samples")
@@ -82,8 +91,11 @@ def _digits(size: int, seed: int) -> CalibrationSet:
 def _photos(config, size: int, seed: int, progress: bool) -> CalibrationSet:
     from tqdm import tqdm
 
-    print("warning: no --calib-data given: calibrating on scikit-image's sample photos; "
-          "a few hundred images from your own domain give better INT8 ranges", file=sys.stderr)  # fmt: skip
+    print(
+        "warning: no --calib-data given: calibrating on scikit-image's sample photos; "
+        "a few hundred images from your own domain give better INT8 ranges",
+        file=sys.stderr,
+    )
     photos = {photo.tobytes(): photo for _, photo in builtin_photos()}.values()  # `cat` is `chelsea` again
     pool = [(photo, variant) for variant in VARIANTS for photo in photos]
     chosen = [pool[i] for i in subset(len(pool), size, seed)]
@@ -109,8 +121,9 @@ def _folder(folder: Path, config, size: int, seed: int, progress: bool) -> Calib
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise IGCVError(f"no .jpg/.png images in '{folder}'",
-                        "point --calib-data at a folder of images (searched recursively)")
+        raise IGCVError(
+            f"no .jpg/.png images in '{folder}'", "point --calib-data at a folder of images (searched recursively)"
+        )
     images = []
     for path in tqdm([files[i] for i in subset(len(files), size, seed)], "calibration images", disable=not progress):
         try:
@@ -138,8 +151,9 @@ def _array(path: Path, config, size: int, seed: int) -> CalibrationSet:
         images = loaded
     images = _check_shape(images, config, path)
     if labels is not None and labels.shape != (len(images),):
-        raise IGCVError(f"'{path}' has {len(images)} images but labels of shape {labels.shape}",
-                        "save one label per image")
+        raise IGCVError(
+            f"'{path}' has {len(images)} images but labels of shape {labels.shape}", "save one label per image"
+        )
     index = subset(len(images), size, seed)
     return _make(images[index], None if labels is None else np.asarray(labels)[index], f"arrays from {path.name}")
 
@@ -150,9 +164,12 @@ def _check_shape(images: np.ndarray, config, path: Path) -> np.ndarray:
         images = images[None]
     if images.ndim != len(expected) + 1 or tuple(images.shape[1:]) != expected or not len(images):
         wanted = "x".join(map(str, expected))
-        raise IGCVError(f"'{path}' holds an array of shape {images.shape}, the model takes N x {wanted}",
-                        "save preprocessed float images in NCHW layout")  # fmt: skip
+        raise IGCVError(
+            f"'{path}' holds an array of shape {images.shape}, the model takes N x {wanted}",
+            "save preprocessed float images in NCHW layout",
+        )
     if images.dtype.kind not in "fiu" or not np.isfinite(images).all():
-        raise IGCVError(f"'{path}' must hold finite numbers, got dtype {images.dtype}",
-                        "save preprocessed float32 images")
+        raise IGCVError(
+            f"'{path}' must hold finite numbers, got dtype {images.dtype}", "save preprocessed float32 images"
+        )
     return images.astype(np.float32)

@@ -56,8 +56,9 @@ class Evaluator:
         """Output error of the Q/DQ graph (given layers quantised) vs FP32 on the calibration images."""
         return output_error(self.reference, self.run(self.qdq(amax, layers), self.images))
 
-    def unit_errors(self, amax: dict[str, float], units: dict[str, list[str]], samples: int, progress: bool = True
-                    ) -> dict[str, float]:  # fmt: skip
+    def unit_errors(
+        self, amax: dict[str, float], units: dict[str, list[str]], samples: int, progress: bool = True
+    ) -> dict[str, float]:
         """Output error with only one unit quantised, for every unit, from one switchable Q/DQ graph."""
         import onnxruntime as ort
         from tqdm import tqdm

@@ -21,9 +21,12 @@ def quantizable_layers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     constants = initializers(model)
     layers = []
     for node in model.graph.node:
-        if node.op_type in WEIGHTED_OPS and node.input[1] in constants:
-            layers.append(node)
-        elif node.op_type == "Add" and not any(name in constants for name in node.input):
+        if (
+            node.op_type in WEIGHTED_OPS
+            and node.input[1] in constants
+            or node.op_type == "Add"
+            and not any(name in constants for name in node.input)
+        ):
             layers.append(node)
     return layers
 
@@ -46,8 +49,11 @@ def residual_inputs(model: onnx.ModelProto, add: onnx.NodeProto) -> list[str]:
     """
     producers = {out: node for node in model.graph.node for out in node.output}
     uses = [name for node in model.graph.node for name in node.input]
-    fused = [name for name in add.input if producers.get(name) is not None
-             and producers[name].op_type in WEIGHTED_OPS and uses.count(name) == 1]  # fmt: skip
+    fused = [
+        name
+        for name in add.input
+        if producers.get(name) is not None and producers[name].op_type in WEIGHTED_OPS and uses.count(name) == 1
+    ]
     return [name for name in add.input if name not in fused[:1]]
 
 

@@ -8,9 +8,20 @@ import numpy as np
 
 # Colour photos that scikit-image ships inside its wheel (no download needed), then greyscale ones.
 BUILTIN_PHOTOS = (
-    "astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry",
-    "hubble_deep_field", "retina", "colorwheel", "camera", "coins", "horse", "page",
-)  # fmt: skip
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "cat",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "colorwheel",
+    "camera",
+    "coins",
+    "horse",
+    "page",
+)
 
 
 def preprocess(image: np.ndarray, input_size, mean, std, crop_pct: float, pixel_range: float = 1.0) -> np.ndarray:
@@ -51,11 +62,15 @@ def sample_batch(config, count: int = 10, warn: bool = False) -> np.ndarray:
     if count > len(BUILTIN_PHOTOS):
         raise ValueError(f"only {len(BUILTIN_PHOTOS)} built-in photos are available, asked for {count}")
     if warn:
-        warnings.warn("using scikit-image's sample photos; real data from your domain gives better results", stacklevel=2)
-    return np.stack([
-        preprocess(img, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range)
-        for _, img in builtin_photos(count)
-    ])  # fmt: skip
+        warnings.warn(
+            "using scikit-image's sample photos; real data from your domain gives better results", stacklevel=2
+        )
+    return np.stack(
+        [
+            preprocess(img, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range)
+            for _, img in builtin_photos(count)
+        ]
+    )
 
 
 def reference_images(config, count: int = len(BUILTIN_PHOTOS)) -> np.ndarray:

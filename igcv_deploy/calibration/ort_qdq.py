@@ -26,8 +26,14 @@ ORT_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percenti
 ORT_PERCENTILE = 99.99  # the same percentile as calibrators.percentile
 
 
-def write_onnxruntime_qdq(fp32_onnx: Path, images: np.ndarray, output: Path, method: str, float_layers: list[str],
-                          weight_bits: int = WEIGHT_BITS) -> dict:  # fmt: skip
+def write_onnxruntime_qdq(
+    fp32_onnx: Path,
+    images: np.ndarray,
+    output: Path,
+    method: str,
+    float_layers: list[str],
+    weight_bits: int = WEIGHT_BITS,
+) -> dict:
     """Quantise `fp32_onnx` for onnxruntime into `output`; return the manifest's description of it."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -37,18 +43,29 @@ def write_onnxruntime_qdq(fp32_onnx: Path, images: np.ndarray, output: Path, met
     bits = 8 if weight_bits >= 8 else 7  # onnxruntime offers full range or reduce_range (7 bits), nothing between
     with _quiet():  # its calibrators print() progress and log a pre-processing hint our graph does not need
         quantize_static(
-            str(fp32_onnx), str(output), _Reader(source.graph.input[0].name, images, batch),
-            quant_format=QuantFormat.QDQ, per_channel=True,
+            str(fp32_onnx),
+            str(output),
+            _Reader(source.graph.input[0].name, images, batch),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
             reduce_range=bits == 7,  # see qdq_writer.WEIGHT_BITS
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(float_layers), calibrate_method=getattr(CalibrationMethod, ort_method),
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=list(float_layers),
+            calibrate_method=getattr(CalibrationMethod, ort_method),
             extra_options={"CalibPercentile": ORT_PERCENTILE},
-        )  # fmt: skip
+        )
     _keep_metadata(source, output)
-    return {"flavour": "onnxruntime", "quantizer": "onnxruntime.quantization.quantize_static (QDQ)",
-            "activations": "uint8 asymmetric, per tensor", "weights": f"int8 per channel, {bits} bits",
-            "bias": "int32", "method": ort_method, "float_layers": list(float_layers),
-            "int8_kernels": int8_kernels(output)}  # fmt: skip
+    return {
+        "flavour": "onnxruntime",
+        "quantizer": "onnxruntime.quantization.quantize_static (QDQ)",
+        "activations": "uint8 asymmetric, per tensor",
+        "weights": f"int8 per channel, {bits} bits",
+        "bias": "int32",
+        "method": ort_method,
+        "float_layers": list(float_layers),
+        "int8_kernels": int8_kernels(output),
+    }
 
 
 def int8_kernels(path: Path) -> dict[str, int]:

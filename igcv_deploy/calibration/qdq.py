@@ -37,9 +37,16 @@ class QuantizationResult:
     weight_bits: int = WEIGHT_BITS
 
 
-def quantize_model(fp32_onnx: Path, calib, output: Path, method: str = "auto", max_accuracy_drop: float | None = None,
-                   float_layers: list[str] = (), progress: bool = True, weight_bits: int = WEIGHT_BITS
-                   ) -> QuantizationResult:  # fmt: skip
+def quantize_model(
+    fp32_onnx: Path,
+    calib,
+    output: Path,
+    method: str = "auto",
+    max_accuracy_drop: float | None = None,
+    float_layers: list[str] = (),
+    progress: bool = True,
+    weight_bits: int = WEIGHT_BITS,
+) -> QuantizationResult:
     """Calibrate, pick the method, rank layer sensitivity, fit the accuracy budget, write the Q/DQ ONNX."""
     if max_accuracy_drop is not None and max_accuracy_drop < 0:
         raise UsageError(f"--max-accuracy-drop must be 0 or more, got {max_accuracy_drop}", "pass a drop in points")
@@ -68,9 +75,21 @@ def quantize_model(fp32_onnx: Path, calib, output: Path, method: str = "auto", m
     onnx.checker.check_model(qdq)
     onnx.save(qdq, str(output))
     return QuantizationResult(
-        Path(output), best, amax, kept, ranking, accuracy, errors, len(calib.images), calib.sha256, calib.description,
-        {t: histograms[t].signed for t in amax}, max_accuracy_drop, trace, weight_bits,
-    )  # fmt: skip
+        Path(output),
+        best,
+        amax,
+        kept,
+        ranking,
+        accuracy,
+        errors,
+        len(calib.images),
+        calib.sha256,
+        calib.description,
+        {t: histograms[t].signed for t in amax},
+        max_accuracy_drop,
+        trace,
+        weight_bits,
+    )
 
 
 def sweep(evaluator, histograms: dict, calibrators: dict, quantized: list[str], progress: bool = True):
@@ -79,6 +98,8 @@ def sweep(evaluator, histograms: dict, calibrators: dict, quantized: list[str], 
     errors = {name: evaluator.error(ranges[name], quantized) for name in calibrators}
     best = min(errors, key=errors.get)
     if progress:
-        print("calibration methods: " + ", ".join(f"{m} {e:.3g}" for m, e in errors.items()) + f" -> {best}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "calibration methods: " + ", ".join(f"{m} {e:.3g}" for m, e in errors.items()) + f" -> {best}",
+            file=sys.stderr,
+        )
     return best, ranges[best], errors

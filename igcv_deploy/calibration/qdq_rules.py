@@ -14,8 +14,12 @@ from ..errors import IGCVError
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 MIN_OPSET = 13
 # Weight input (index 1) of these ops -> the output-channel axis a per-channel scale must follow.
-WEIGHT_AXIS = {"Conv": lambda node: 0, "ConvTranspose": lambda node: 1,
-               "Gemm": lambda node: 0 if _attribute(node, "transB", 0) else 1, "MatMul": lambda node: 1}  # fmt: skip
+WEIGHT_AXIS = {
+    "Conv": lambda node: 0,
+    "ConvTranspose": lambda node: 1,
+    "Gemm": lambda node: 0 if _attribute(node, "transB", 0) else 1,
+    "MatMul": lambda node: 1,
+}
 
 
 def check_qdq_rules(model) -> list[str]:
@@ -29,7 +33,9 @@ def check_qdq_rules(model) -> list[str]:
     if opset < MIN_OPSET:
         violations.append(f"model: opset {opset} is below {MIN_OPSET} (per-channel Q/DQ needs the axis attribute)")
     for node in nodes:
-        violations += [f"{node.name or node.output[0]} ({node.op_type}): {problem}" for problem in _node_problems(node, graph)]
+        violations += [
+            f"{node.name or node.output[0]} ({node.op_type}): {problem}" for problem in _node_problems(node, graph)
+        ]
     return violations
 
 
@@ -73,9 +79,15 @@ class _Graph:
         """(op, expected axis) of ops that take this Q/DQ chain's output as their weight input."""
         outputs = [node.output[0]]
         if node.op_type == "QuantizeLinear":
-            outputs = [dq.output[0] for dq, _ in self.consumers.get(node.output[0], []) if dq.op_type == "DequantizeLinear"]
-        return [(user, WEIGHT_AXIS[user.op_type](user)) for name in outputs
-                for user, index in self.consumers.get(name, []) if index == 1 and user.op_type in WEIGHT_AXIS]  # fmt: skip
+            outputs = [
+                dq.output[0] for dq, _ in self.consumers.get(node.output[0], []) if dq.op_type == "DequantizeLinear"
+            ]
+        return [
+            (user, WEIGHT_AXIS[user.op_type](user))
+            for name in outputs
+            for user, index in self.consumers.get(name, [])
+            if index == 1 and user.op_type in WEIGHT_AXIS
+        ]
 
 
 def _node_problems(node, graph: _Graph) -> list[str]:
@@ -106,8 +118,10 @@ def _type_problems(node, graph: _Graph) -> list[str]:
     if dtype != np.int8:
         problems.append(f"{dtype} quantization: TensorRT supports int8 (uint8 Q/DQ is DLA-only)")
     if zero_point is not None and np.any(zero_point != 0):
-        problems.append(f"zero-point is not 0 (max |zp| {int(np.abs(zero_point.astype(np.int64)).max())}): "
-                        "TensorRT is symmetric-only")  # fmt: skip
+        problems.append(
+            f"zero-point is not 0 (max |zp| {int(np.abs(zero_point.astype(np.int64)).max())}): "
+            "TensorRT is symmetric-only"
+        )
     if quantized is not None and dtype == np.int8 and quantized.min() < -127:
         problems.append("int8 weights contain -128: TensorRT weights must lie in [-127, 127]")
     return problems
@@ -118,9 +132,12 @@ def _per_channel_problems(node, graph: _Graph) -> list[str]:
     if weight is None:
         return ["per-channel scale on an activation: activations must be quantized per-tensor"]
     axis = _attribute(node, "axis", 1) % weight.ndim
-    return [f"per-channel weights of {user.name or user.op_type} ({user.op_type}) on axis {axis}; "
-            f"TensorRT needs the output-channel axis {expected}"
-            for user, expected in graph.weight_consumers(node) if axis != expected]  # fmt: skip
+    return [
+        f"per-channel weights of {user.name or user.op_type} ({user.op_type}) on axis {axis}; "
+        f"TensorRT needs the output-channel axis {expected}"
+        for user, expected in graph.weight_consumers(node)
+        if axis != expected
+    ]
 
 
 def _attribute(node, name: str, default):

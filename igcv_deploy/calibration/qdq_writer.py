@@ -24,8 +24,13 @@ MIN_OPSET = 13  # per-channel DequantizeLinear needs the `axis` attribute
 WEIGHT_BITS = 7
 
 
-def write_qdq(model: onnx.ModelProto, amax: dict[str, float], layers, switches: dict[str, str] | None = None,
-              weight_bits: int = WEIGHT_BITS) -> onnx.ModelProto:  # fmt: skip
+def write_qdq(
+    model: onnx.ModelProto,
+    amax: dict[str, float],
+    layers,
+    switches: dict[str, str] | None = None,
+    weight_bits: int = WEIGHT_BITS,
+) -> onnx.ModelProto:
     """A copy of `model` with Q/DQ on the inputs of the named layers, activations scaled by amax / 127.
 
     `switches` (measuring only) maps layers to boolean scalar graph inputs: the layer reads its quantised
@@ -85,9 +90,10 @@ class _Writer:
         self.done[name] = f"{name}_dequantized"
         return [
             helper.make_node("QuantizeLinear", [name, scale, zero], [f"{name}_quantized"], f"{name}_QuantizeLinear"),
-            helper.make_node("DequantizeLinear", [f"{name}_quantized", scale, zero], [self.done[name]],
-                             f"{name}_DequantizeLinear"),
-        ]  # fmt: skip
+            helper.make_node(
+                "DequantizeLinear", [f"{name}_quantized", scale, zero], [self.done[name]], f"{name}_DequantizeLinear"
+            ),
+        ]
 
     def _weight(self, node: onnx.NodeProto, name: str) -> onnx.NodeProto:
         weight = numpy_helper.to_array(self.constants[name])
@@ -101,20 +107,29 @@ class _Writer:
         self.new_initializers.append(numpy_helper.from_array(quantized, f"{name}_quantized"))
         scale_name, zero_name = self._params(name, scale, np.zeros(len(scale), np.int8))
         self.done[name] = f"{name}_dequantized"
-        return helper.make_node("DequantizeLinear", [f"{name}_quantized", scale_name, zero_name], [self.done[name]],
-                                f"{name}_DequantizeLinear", axis=axis)  # fmt: skip
+        return helper.make_node(
+            "DequantizeLinear",
+            [f"{name}_quantized", scale_name, zero_name],
+            [self.done[name]],
+            f"{name}_DequantizeLinear",
+            axis=axis,
+        )
 
     def _params(self, name: str, scale: np.ndarray, zero: np.ndarray) -> tuple[str, str]:
-        self.new_initializers += [numpy_helper.from_array(np.asarray(scale), f"{name}_scale"),
-                                  numpy_helper.from_array(np.asarray(zero), f"{name}_zero_point")]  # fmt: skip
+        self.new_initializers += [
+            numpy_helper.from_array(np.asarray(scale), f"{name}_scale"),
+            numpy_helper.from_array(np.asarray(zero), f"{name}_zero_point"),
+        ]
         return f"{name}_scale", f"{name}_zero_point"
 
 
 def _check_opset(model: onnx.ModelProto) -> None:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < MIN_OPSET:
-        raise UsageError(f"INT8 Q/DQ needs ONNX opset {MIN_OPSET} or newer, the model has {opset}",
-                         f"export with --opset {MIN_OPSET} or newer")
+        raise UsageError(
+            f"INT8 Q/DQ needs ONNX opset {MIN_OPSET} or newer, the model has {opset}",
+            f"export with --opset {MIN_OPSET} or newer",
+        )
 
 
 def _drop_unused_initializers(graph: onnx.GraphProto) -> None:

@@ -18,8 +18,9 @@ def cache_algorithm(method: str) -> str:
     return ALGORITHMS.get(method, ALGORITHMS["entropy"])
 
 
-def write_calibration_cache(amax: dict[str, float], path: Path, trt_version: int = DEFAULT_VERSION,
-                            algorithm: str = ALGORITHMS["entropy"]) -> Path:  # fmt: skip
+def write_calibration_cache(
+    amax: dict[str, float], path: Path, trt_version: int = DEFAULT_VERSION, algorithm: str = ALGORITHMS["entropy"]
+) -> Path:
     lines = [f"TRT-{trt_version}-{algorithm}"]
     lines += [f"{name}: {struct.pack('>f', value / 127.0).hex()}" for name, value in amax.items()]
     Path(path).write_text("\n".join(lines) + "\n")

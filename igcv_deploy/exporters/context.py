@@ -89,8 +89,14 @@ class ExportContext:
             reference = self.model(torch.from_numpy(images)).numpy().argmax(axis=1)
         quantized = runner.run_batches(images, batch).argmax(axis=1)
         reference_top1, quantized_top1 = float((reference == labels).mean()), float((quantized == labels).mean())
-        return {"dataset": dataset, "n_samples": int(usable), "runtime": runner.name, "reference_top1": reference_top1,
-                "quantized_top1": quantized_top1, "drop_points": round(100 * (reference_top1 - quantized_top1), 3)}  # fmt: skip
+        return {
+            "dataset": dataset,
+            "n_samples": int(usable),
+            "runtime": runner.name,
+            "reference_top1": reference_top1,
+            "quantized_top1": quantized_top1,
+            "drop_points": round(100 * (reference_top1 - quantized_top1), 3),
+        }
 
     def check_parity(self, artifact: str, runner, precision: str | None = None, primary: bool = False) -> dict:
         """Measure an artifact's parity, record it in the manifest, and gate it by precision."""
@@ -108,8 +114,11 @@ class ExportContext:
         gate = dict(PARITY_GATES[precision])
         if precision == "fp32" and self.request.parity_tol is not None:
             gate["max_rel_err"] = self.request.parity_tol
-        if (figures["max_rel_err"] > gate["max_rel_err"] or figures["top1_agreement"] < gate["top1_agreement"]
-                or figures["cosine"] < gate["cosine"]):  # fmt: skip
+        if (
+            figures["max_rel_err"] > gate["max_rel_err"]
+            or figures["top1_agreement"] < gate["top1_agreement"]
+            or figures["cosine"] < gate["cosine"]
+        ):
             raise IGCVError(
                 f"{artifact} disagrees with PyTorch in {figures['runtime']}: max rel err {figures['max_rel_err']:.2e} "
                 f"(limit {gate['max_rel_err']:.0e}), top-1 agreement {figures['top1_agreement']:.2f}, "

@@ -31,22 +31,32 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
     calibration = load_calibration_set(request.calib_data, ctx.config, request.calib_size, seed=0)
     destination = ctx.bundle_dir / QDQ_ONNX
     tensorrt_form = destination if flavour == "tensorrt" else ctx.scratch / QDQ_ONNX
-    result = quantize_model(base_onnx(ctx), calibration, tensorrt_form, request.calib_method,
-                            request.max_accuracy_drop, weight_bits=request.weight_bits)  # fmt: skip
+    result = quantize_model(
+        base_onnx(ctx),
+        calibration,
+        tensorrt_form,
+        request.calib_method,
+        request.max_accuracy_drop,
+        weight_bits=request.weight_bits,
+    )
     assert_qdq_rules(onnx.load(str(result.path)))
     if flavour == "onnxruntime":
         from ..calibration.ort_qdq import write_onnxruntime_qdq
 
         with step("quantise for onnxruntime's INT8 kernels"):
-            ctx.manifest["qdq"] = write_onnxruntime_qdq(base_onnx(ctx), calibration.images, destination, result.method,
-                                                        result.float_layers, result.weight_bits)  # fmt: skip
+            ctx.manifest["qdq"] = write_onnxruntime_qdq(
+                base_onnx(ctx), calibration.images, destination, result.method, result.float_layers, result.weight_bits
+            )
     runner = OnnxRuntimeRunner(destination)
     try:
         ctx.check_parity(QDQ_ONNX, runner, primary=primary)
     except IGCVError as error:
         if flavour == "onnxruntime" and request.weight_bits == 8:
-            raise IGCVError(error.problem, "8-bit weights saturate onnxruntime's int8 kernels on x86 CPUs without "
-                            "VNNI: use --weight-bits 7, or --allow-parity-failure on a GPU/VNNI-only bundle") from error
+            raise IGCVError(
+                error.problem,
+                "8-bit weights saturate onnxruntime's int8 kernels on x86 CPUs without "
+                "VNNI: use --weight-bits 7, or --allow-parity-failure on a GPU/VNNI-only bundle",
+            ) from error
         raise
     ctx.manifest.update(write_report(result, ctx.bundle_dir, ctx.manifest.get("qdq")))
     if flavour == "onnxruntime":

@@ -16,10 +16,13 @@ AUTO = "auto"
 # 2 of 3 measurements). TensorRT is unmeasured (no GPU): native. Lowering is exact, so a default only ever costs
 # speed; `igcv-profile tune` measures the device itself.
 DEFAULT_VARIANT = {
-    ("onnxruntime", "fp32"): "split", ("onnxruntime", "fp16"): "split", ("onnxruntime", "int8"): "dense_expansion",
-    ("openvino", "fp32"): "dense_projection", ("openvino", "fp16"): "dense_projection",
+    ("onnxruntime", "fp32"): "split",
+    ("onnxruntime", "fp16"): "split",
+    ("onnxruntime", "int8"): "dense_expansion",
+    ("openvino", "fp32"): "dense_projection",
+    ("openvino", "fp16"): "dense_projection",
     ("openvino", "int8"): "dense_expansion",
-}  # fmt: skip
+}
 
 
 def variants() -> tuple[str, ...]:
@@ -43,14 +46,20 @@ def read_plan(plan_file: str, runtime: str) -> dict[str, str]:
     try:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read lowering plan {path}: {error}", "pass the JSON written by `igcv-profile tune`")
+        raise UsageError(
+            f"cannot read lowering plan {path}: {error}", "pass the JSON written by `igcv-profile tune`"
+        ) from error
     plan = document.get("plan", document) if isinstance(document, dict) else None
     if not isinstance(plan, dict) or not all(isinstance(v, str) and v in variants() for v in plan.values()):
-        raise UsageError(f"{path} is not a lowering plan", f"expected {{signature: variant}} with variants {variants()}")
+        raise UsageError(
+            f"{path} is not a lowering plan", f"expected {{signature: variant}} with variants {variants()}"
+        )
     tuned_for = document.get("runtime")
     if tuned_for and tuned_for != runtime:
-        raise UsageError(f"{path} was tuned on {tuned_for}, this target runs on {runtime}",
-                         f"tune on {runtime}: igcv-profile tune BUNDLE --runtime {runtime}")  # fmt: skip
+        raise UsageError(
+            f"{path} was tuned on {tuned_for}, this target runs on {runtime}",
+            f"tune on {runtime}: igcv-profile tune BUNDLE --runtime {runtime}",
+        )
     return plan
 
 

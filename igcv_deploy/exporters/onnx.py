@@ -19,8 +19,13 @@ from .context import ExportContext
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 EXPORTERS = ("torchscript", "dynamo")
 # Which runtime's permutation lowering each target gets (OpenVINO must never see a Gather form).
-FOLDING_RUNTIME = {"onnx": "onnxruntime", "ort-mobile": "onnxruntime", "openvino": "openvino",
-                   "tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt"}  # fmt: skip
+FOLDING_RUNTIME = {
+    "onnx": "onnxruntime",
+    "ort-mobile": "onnxruntime",
+    "openvino": "openvino",
+    "tensorrt": "tensorrt",
+    "tensorrt-rtx": "tensorrt",
+}
 # torch 2.13's dynamo exporter emits opset 18 and its down-conversion to 17 fails (ReduceMean axes).
 DYNAMO_MIN_OPSET = 18
 
@@ -31,7 +36,10 @@ def check_exporter(exporter: str, opset: int) -> None:
     if opset < 13:
         raise UsageError(f"opset {opset} is too old", "use --opset 13 or newer (per-channel Q/DQ needs 13)")
     if exporter == "dynamo" and opset < DYNAMO_MIN_OPSET:
-        raise UsageError(f"the dynamo exporter cannot write opset {opset}", f"use --opset {DYNAMO_MIN_OPSET} or --exporter torchscript")
+        raise UsageError(
+            f"the dynamo exporter cannot write opset {opset}",
+            f"use --opset {DYNAMO_MIN_OPSET} or --exporter torchscript",
+        )
 
 
 def torch_to_onnx(model, input_shape: list, path: Path, exporter: str, opset: int, dynamic_batch: bool) -> None:
@@ -42,13 +50,29 @@ def torch_to_onnx(model, input_shape: list, path: Path, exporter: str, opset: in
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         if exporter == "dynamo":
             dims = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
-            program = torch.onnx.export(model, (example,), dynamo=True, opset_version=opset, dynamic_shapes=dims,
-                                        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False)
+            program = torch.onnx.export(
+                model,
+                (example,),
+                dynamo=True,
+                opset_version=opset,
+                dynamic_shapes=dims,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                verbose=False,
+            )
             program.save(str(path), external_data=False)
         else:
             axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-            torch.onnx.export(model, (example,), str(path), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes)  # fmt: skip
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes=axes,
+            )
 
 
 def simplify(model):
@@ -71,9 +95,14 @@ def fold(ctx: ExportContext, model):
     runtime = FOLDING_RUNTIME[ctx.target]
     plan, source = lowering_for(ctx.request.lowering, ctx.request.lowering_plan, runtime, ctx.precision)
     model, log = fold_permutations(model, target=runtime, lowering=plan)
-    ctx.manifest["folding"] = {"enabled": True, "lowered_for": runtime, "before": before,
-                               "after": count_permutations(model), "grouped_conv_lowering": {**source, **summarize(log)},
-                               "log": log}  # fmt: skip
+    ctx.manifest["folding"] = {
+        "enabled": True,
+        "lowered_for": runtime,
+        "before": before,
+        "after": count_permutations(model),
+        "grouped_conv_lowering": {**source, **summarize(log)},
+        "log": log,
+    }
     return model
 
 
@@ -114,8 +143,12 @@ def base_onnx(ctx: ExportContext) -> Path:
             torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
         with step("simplify (onnxslim) and fold permutations"):
             model = fold(ctx, simplify(onnx.load(str(raw))))
-        ctx.manifest["export"] = {"exporter": request.exporter, "opset": request.opset, "simplifier": "onnxslim",
-                                  "dynamic_batch": request.dynamic_batch}  # fmt: skip
+        ctx.manifest["export"] = {
+            "exporter": request.exporter,
+            "opset": request.opset,
+            "simplifier": "onnxslim",
+            "dynamic_batch": request.dynamic_batch,
+        }
         path = ctx.scratch / "model.onnx"
         onnx.save(finalize(model, onnx_metadata(ctx)), str(path))
         ctx.cache["base_onnx"] = path

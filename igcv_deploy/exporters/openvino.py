@@ -37,17 +37,27 @@ def quantize_int8(ctx: ExportContext, model):
     """
     nncf = require("nncf", "openvino")
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+
     from ..calibration.data import load_calibration_set
 
     request = ctx.request
     calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
     batch = 1 if request.dynamic_batch else request.batch
     batches = [calib.images[i : i + batch] for i in range(0, len(calib.images) - batch + 1, batch)]
-    quantized = nncf.quantize(model, nncf.Dataset(batches), subset_size=len(batches),
-                              preset=nncf.QuantizationPreset.PERFORMANCE,
-                              advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE))  # fmt: skip
-    ctx.manifest["calibration"] = {"method": "nncf-ptq (performance preset, overflow fix)", "n_samples": len(calib.images),
-                                   "data": calib.description, "data_sha256": calib.sha256, "float_layers": []}  # fmt: skip
+    quantized = nncf.quantize(
+        model,
+        nncf.Dataset(batches),
+        subset_size=len(batches),
+        preset=nncf.QuantizationPreset.PERFORMANCE,
+        advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE),
+    )
+    ctx.manifest["calibration"] = {
+        "method": "nncf-ptq (performance preset, overflow fix)",
+        "n_samples": len(calib.images),
+        "data": calib.description,
+        "data_sha256": calib.sha256,
+        "float_layers": [],
+    }
     return quantized, calib
 
 
@@ -55,14 +65,19 @@ def arm_defaults(ctx: ExportContext) -> dict:
     """What the ARM CPU plugin supports, per core (measured under qemu, docs/arm.md), for the manifest."""
     int8_cores = sorted(name for name, profile in ARM_PROFILES.items() if profile["int8"])
     if ctx.precision == "int8":
-        print("warning: OpenVINO 2026.4.1 runs INT8 IGCV models in floating point on ARM (no int8 convolutions) "
-              "and the IR is validated only on dotprod cores; --precision fp16 is the ARM default", file=sys.stderr)  # fmt: skip
+        print(
+            "warning: OpenVINO 2026.4.1 runs INT8 IGCV models in floating point on ARM (no int8 convolutions) "
+            "and the IR is validated only on dotprod cores; --precision fp16 is the ARM default",
+            file=sys.stderr,
+        )
     return {
         "device": "arm",
         "inference_precision_hint": "f16" if ctx.precision != "fp32" else "f32",
         "int8_supported_cores": int8_cores,
-        "profiles": {name: {key: p[key] for key in ("default_precision", "export_precision", "int8", "int8_convs")}
-                     for name, p in ARM_PROFILES.items()},  # fmt: skip
+        "profiles": {
+            name: {key: p[key] for key in ("default_precision", "export_precision", "int8", "int8_convs")}
+            for name, p in ARM_PROFILES.items()
+        },
     }
 
 
@@ -82,5 +97,7 @@ def export(ctx: ExportContext) -> str:
         ctx.manifest["accuracy"] = ctx.labelled_accuracy(runner, calib)
     default = OpenVINORunner(xml, precision="default")
     ctx.manifest["openvino"]["default_precision_parity"] = {
-        **ctx.measure_parity(default), "execution_precision": default.execution_precision}  # fmt: skip
+        **ctx.measure_parity(default),
+        "execution_precision": default.execution_precision,
+    }
     return xml.name

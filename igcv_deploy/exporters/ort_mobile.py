@@ -23,7 +23,9 @@ def convert_to_ort(onnx_path: Path, output_dir: Path) -> tuple[Path, Path]:
     config = sorted(output_dir.glob("*.config"))[0]
     # The converter names the temporary model path in a comment; keep the file reproducible.
     lines = config.read_text().splitlines()
-    config.write_text("\n".join(f"# - {onnx_path.stem}.ort" if line.startswith("# - ") else line for line in lines) + "\n")
+    config.write_text(
+        "\n".join(f"# - {onnx_path.stem}.ort" if line.startswith("# - ") else line for line in lines) + "\n"
+    )
     return output_dir / f"{onnx_path.stem}.ort", config
 
 
@@ -44,7 +46,10 @@ def export(ctx: ExportContext) -> str:
     ort_file, config = convert_to_ort(source, staging)
     shutil.copyfile(ort_file, ctx.bundle_dir / "model.ort")
     shutil.copyfile(config, ctx.bundle_dir / "required_operators.config")
-    ctx.manifest["ort_mobile"] = {"optimization_style": "Fixed", "target_platform": TARGET_PLATFORM,
-                                  "operators_config": "required_operators.config"}  # fmt: skip
+    ctx.manifest["ort_mobile"] = {
+        "optimization_style": "Fixed",
+        "target_platform": TARGET_PLATFORM,
+        "operators_config": "required_operators.config",
+    }
     ctx.check_parity("model.ort", OnnxRuntimeRunner(ctx.bundle_dir / "model.ort"), primary=True)
     return "model.ort"

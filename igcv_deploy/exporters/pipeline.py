@@ -60,8 +60,10 @@ def build_model(request: ExportRequest):
         from ..models.init import init_random_weights
 
         init_random_weights(model)  # seeded: random-init bundles are reproducible byte for byte
-        print(f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; "
-              "its outputs are meaningless", file=sys.stderr)
+        print(
+            f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; its outputs are meaningless",
+            file=sys.stderr,
+        )
     return model, config, weights
 
 
@@ -80,7 +82,9 @@ def package_versions() -> dict:
     versions = {"igcv-deploy": __version__, "python": sys.version.split()[0]}
     for package in VERSIONED_PACKAGES:
         try:
-            versions[package] = metadata.version(package.replace("_", "-") + ("-cu13" if package == "tensorrt_rtx" else ""))
+            versions[package] = metadata.version(
+                package.replace("_", "-") + ("-cu13" if package == "tensorrt_rtx" else "")
+            )
         except metadata.PackageNotFoundError:
             continue
     return versions
@@ -91,8 +95,13 @@ def base_manifest(request, target: Target, precision: str, model, config, weight
 
     return {
         "schema_version": SCHEMA_VERSION,
-        "model": {"name": config.name, "family": config.family, "params": count_params(model),
-                  "macs": count_macs(model, config.input_size), "weights": weights},  # fmt: skip
+        "model": {
+            "name": config.name,
+            "family": config.family,
+            "params": count_params(model),
+            "macs": count_macs(model, config.input_size),
+            "weights": weights,
+        },
         "target": target.name,
         "precision": precision,
         "preprocessing": config.preprocessing(),
@@ -117,8 +126,9 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
     module_name, function = target.exporter.split(":")
     exporter = getattr(importlib.import_module(f"igcv_deploy.exporters.{module_name}"), function)
     with staged_folder(output, request.force) as staging, tempfile.TemporaryDirectory() as scratch:
-        ctx = ExportContext(request, target.name, precision, config, model, staging, Path(scratch),
-                            samples, reference, manifest)  # fmt: skip
+        ctx = ExportContext(
+            request, target.name, precision, config, model, staging, Path(scratch), samples, reference, manifest
+        )
         with step(f"{target.name} {precision} export and parity"):
             manifest["primary_artifact"] = exporter(ctx)
         manifest["step_seconds"] = collect_timings()

@@ -38,8 +38,10 @@ def _copy_timing_cache(ctx: ExportContext, plan: BuildPlan) -> None:
         return
     source = Path(ctx.request.timing_cache)
     if not source.is_file():
-        raise IGCVError(f"timing cache '{source}' does not exist",
-                        "omit --timing-cache: every engine build writes timing.cache into the bundle")  # fmt: skip
+        raise IGCVError(
+            f"timing cache '{source}' does not exist",
+            "omit --timing-cache: every engine build writes timing.cache into the bundle",
+        )
     shutil.copyfile(source, ctx.bundle_dir / TIMING_CACHE)
     plan.timing_cache = TIMING_CACHE
 

@@ -41,8 +41,9 @@ PASSES = {
 CANONICALIZE = ("normalize", "canonicalize_reshape_transpose", "canonicalize_gather", "canonicalize_concat")
 
 
-def fold_permutations(model: onnx.ModelProto, target: str = "onnxruntime", lowering: Mapping[str, str] | None = None
-                      ) -> tuple[onnx.ModelProto, list[dict]]:  # fmt: skip
+def fold_permutations(
+    model: onnx.ModelProto, target: str = "onnxruntime", lowering: Mapping[str, str] | None = None
+) -> tuple[onnx.ModelProto, list[dict]]:
     """Canonicalise, move, compose, absorb, place and lower every channel permutation of `model`.
 
     `lowering`: a grouped-conv lowering plan {block signature or "*": variant}; with one, each IGC block's

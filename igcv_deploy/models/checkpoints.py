@@ -38,11 +38,23 @@ FORMATS = {
 }
 SHOWN = 4  # offenders listed per kind in an error line
 SEQ = {"conv": "0", "conv2d": "0", "bn": "1", "batchnorm": "1"}  # conv_bn's Sequential indices
-MXNET_PARAM = {"weight": "weight", "bias": "bias", "gamma": "weight", "beta": "bias",
-               "moving_mean": "running_mean", "moving_var": "running_var"}  # fmt: skip
+MXNET_PARAM = {
+    "weight": "weight",
+    "bias": "bias",
+    "gamma": "weight",
+    "beta": "bias",
+    "moving_mean": "running_mean",
+    "moving_var": "running_var",
+}
 # pytorchcv conv1/2/3 and MXNet exp/depthwise/linear -> our InvertedResidual parts
-IGCV3_PARTS = {"1": "expand", "2": "depthwise", "3": "project",
-               "exp": "expand", "depthwise": "depthwise", "linear": "project"}  # fmt: skip
+IGCV3_PARTS = {
+    "1": "expand",
+    "2": "depthwise",
+    "3": "project",
+    "exp": "expand",
+    "depthwise": "depthwise",
+    "linear": "project",
+}
 
 
 def _block_index(keys: Iterable[str], pattern: re.Pattern) -> dict[tuple[int, int], int]:
@@ -129,7 +141,9 @@ def _torch_load(raw: bytes, name: str) -> dict[str, torch.Tensor]:
             ) from exc
         raise IGCVError(f"{name} is corrupt: not a readable PyTorch checkpoint", "save or download it again") from exc
     except (RuntimeError, EOFError, ValueError) as exc:
-        raise IGCVError(f"{name} is truncated or corrupt ({str(exc).splitlines()[0]})", "save or download it again") from exc
+        raise IGCVError(
+            f"{name} is truncated or corrupt ({str(exc).splitlines()[0]})", "save or download it again"
+        ) from exc
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -150,15 +164,19 @@ def read_checkpoint(path: Path) -> tuple[str, dict[str, torch.Tensor], bytes]:
         elif any(_IGCV1_UNIT.match(n) or n.startswith("g0_") for n in names):
             fmt = "mxnet-igcv1"
         else:
-            raise IGCVError(f"{path.name}: MXNet weights of an unknown network, {_listed('arrays', sorted(names))}",
-                            "only the official IGCV3 and IGCV1 .params files are supported")  # fmt: skip
+            raise IGCVError(
+                f"{path.name}: MXNet weights of an unknown network, {_listed('arrays', sorted(names))}",
+                "only the official IGCV3 and IGCV1 .params files are supported",
+            )
         return fmt, {key: torch.from_numpy(np.array(a, np.float32)) for key, a in arrays.items()}, raw
     if raw[:4] == b"PK\x03\x04" or raw[:1] == b"\x80":  # torch zip archive, or a legacy torch pickle
         tensors = _torch_load(raw, path.name)
         fmt = "pytorchcv-igcv3" if any(k.startswith("features.init_block.") for k in tensors) else "native"
         return fmt, tensors, raw
-    raise IGCVError(f"{path.name}: unrecognised weights format (starts with {raw[:8].hex()})",
-                    "give a PyTorch state dict (.pt/.pth) or an official MXNet .params file")  # fmt: skip
+    raise IGCVError(
+        f"{path.name}: unrecognised weights format (starts with {raw[:8].hex()})",
+        "give a PyTorch state dict (.pt/.pth) or an official MXNet .params file",
+    )
 
 
 def _listed(label: str, items: list[str]) -> str:
@@ -184,8 +202,10 @@ def _fit(model: nn.Module, model_name: str, fmt: str, tensors: dict[str, torch.T
     misfits = {"missing": missing, "unexpected": unexpected, "shape mismatches": list(mismatched.values())}
     if any(misfits.values()):
         parts = [_listed(label, items) for label, items in misfits.items() if items]
-        raise IGCVError(f"{name} ({FORMATS[fmt]}) does not fit model '{model_name}': " + "; ".join(parts),
-                        "check that --model (width, num_classes) matches the checkpoint")  # fmt: skip
+        raise IGCVError(
+            f"{name} ({FORMATS[fmt]}) does not fit model '{model_name}': " + "; ".join(parts),
+            "check that --model (width, num_classes) matches the checkpoint",
+        )
     return state
 
 
@@ -195,8 +215,10 @@ def _check_accepted(model_name: str, fmt: str, name: str) -> None:
 
     if not takes(model_name):
         takers = [model for model in list_models() if takes(model)]
-        raise IGCVError(f"{name} holds {FORMATS[fmt]}, which model '{model_name}' does not take",
-                        f"use --model {' or '.join(takers)}")  # fmt: skip
+        raise IGCVError(
+            f"{name} holds {FORMATS[fmt]}, which model '{model_name}' does not take",
+            f"use --model {' or '.join(takers)}",
+        )
 
 
 def load_weights(model: nn.Module, model_name: str, path: str | Path) -> dict:

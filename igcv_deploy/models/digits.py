@@ -47,9 +47,7 @@ def load_digits_split(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndar
     images = resample @ (digits.images / 16.0) @ resample.T
     x = np.repeat(((images - MEAN) / STD)[:, None], 3, axis=1).astype(np.float32)
     y = digits.target.astype(np.int64)
-    train, test = model_selection.train_test_split(
-        np.arange(len(y)), test_size=HELDOUT, stratify=y, random_state=seed
-    )
+    train, test = model_selection.train_test_split(np.arange(len(y)), test_size=HELDOUT, stratify=y, random_state=seed)
     return x[train], y[train], x[test], y[test]
 
 

@@ -93,16 +93,16 @@ def igc_resnet18(
     return ConvNet(stem_layers, blocks, c_in, num_classes)
 
 
-_CIFAR = dict(
-    input_size=(3, 32, 32),
-    mean=(125.307, 122.950, 113.865),
-    std=(62.993, 62.089, 66.705),
-    pixel_range=255.0,
-    crop_pct=1.0,
-    num_classes=10,
-    family="igcv1",
-    dataset="cifar10",
-)
+_CIFAR = {
+    "input_size": (3, 32, 32),
+    "mean": (125.307, 122.950, 113.865),
+    "std": (62.993, 62.089, 66.705),
+    "pixel_range": 255.0,
+    "crop_pct": 1.0,
+    "num_classes": 10,
+    "family": "igcv1",
+    "dataset": "cifar10",
+}
 
 
 @register_model(ModelConfig(name="igcv1-cifar", notes="IGC-L24M2 plain_igc, depth 38 (official template)", **_CIFAR))
@@ -110,7 +110,9 @@ def igcv1_cifar(num_classes: int = 10, primary: int = 24, secondary: int = 2, de
     return igc_cifar(primary, secondary, depth, "plain", num_classes)
 
 
-@register_model(ModelConfig(name="igcv1-resnet-cifar", notes="IGC-L24M2 resnet_igc, depth 20 (official template)", **_CIFAR))
+@register_model(
+    ModelConfig(name="igcv1-resnet-cifar", notes="IGC-L24M2 resnet_igc, depth 20 (official template)", **_CIFAR)
+)
 def igcv1_resnet_cifar(num_classes: int = 10, primary: int = 24, secondary: int = 2, depth: int = 20) -> ConvNet:
     return igc_cifar(primary, secondary, depth, "resnet", num_classes)
 

@@ -15,7 +15,15 @@ from .registry import ModelConfig, register_model
 
 # (expansion t, output channels c, repeats n, first stride s) of IGCV3-D: MobileNetV2's table with
 # every interior stage's repeat count doubled (1,2,3,4,3,3,1 -> 1,4,6,8,6,6,1).
-IGCV3_D_STAGES = ((1, 16, 1, 1), (6, 24, 4, 2), (6, 32, 6, 2), (6, 64, 8, 2), (6, 96, 6, 1), (6, 160, 6, 2), (6, 320, 1, 1))
+IGCV3_D_STAGES = (
+    (1, 16, 1, 1),
+    (6, 24, 4, 2),
+    (6, 32, 6, 2),
+    (6, 64, 8, 2),
+    (6, 96, 6, 1),
+    (6, 160, 6, 2),
+    (6, 320, 1, 1),
+)
 # CIFAR layout (xxradon port, downsampling 8): stem and the 24-channel stage keep stride 1.
 CIFAR_STRIDES = (1, 1, 2, 2, 1, 2, 1)
 

@@ -12,13 +12,30 @@ from .registry import ModelConfig, register_model
 
 # (output channels, depthwise stride) of MobileNetV1's 13 separable blocks; the stem is 3x3/2 to 32.
 MOBILENET_V1_BLOCKS = (
-    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
-)  # fmt: skip
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
 # (expansion t, output channels c, repeats n, first stride s) of MobileNetV2.
 MOBILENET_V2_STAGES = (
-    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
-)  # fmt: skip
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def make_even(value: float) -> int:
@@ -27,7 +44,9 @@ def make_even(value: float) -> int:
     return width + (width % 2)
 
 
-def mobilenet_v1_layout(block: Callable[[int, int, int], nn.Module], width: float = 1.0, num_classes: int = 1000) -> ConvNet:
+def mobilenet_v1_layout(
+    block: Callable[[int, int, int], nn.Module], width: float = 1.0, num_classes: int = 1000
+) -> ConvNet:
     """MobileNetV1's stem, widths and strides with `block(c_in, c_out, stride)` in place of each separable block."""
     c_in = int(32 * width)
     blocks = []
@@ -99,7 +118,9 @@ def mobilenet_v2_block(c_in: int, c_out: int, stride: int, expansion: float, res
     return InvertedResidual(c_in, c_out, stride, expansion, residual, expand=expansion != 1, expand_act=nn.ReLU6)
 
 
-@register_model(ModelConfig(name="mobilenetv2", family="mobilenet", notes="MobileNetV2-1.0, canonical (torchvision layout)"))
+@register_model(
+    ModelConfig(name="mobilenetv2", family="mobilenet", notes="MobileNetV2-1.0, canonical (torchvision layout)")
+)
 def mobilenetv2(num_classes: int = 1000, dropout: float = 0.2) -> ConvNet:
     return inverted_residual_net(MOBILENET_V2_STAGES, mobilenet_v2_block, num_classes=num_classes, dropout=dropout)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
 
 from ..errors import UsageError
 
@@ -27,7 +27,7 @@ class ModelConfig:
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
-    def with_overrides(self, **kw) -> "ModelConfig":
+    def with_overrides(self, **kw) -> ModelConfig:
         return replace(self, **kw)
 
     def preprocessing(self) -> dict:

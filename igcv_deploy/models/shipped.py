@@ -35,7 +35,12 @@ _DIGITS = json.loads(digits.METADATA.read_text())
             "width": digits.WIDTH,
             "heldout_accuracy": _DIGITS["heldout_accuracy"],
             "heldout_images": _DIGITS["heldout_images"],
-            "weights": {"source": "packaged", "file": digits.WEIGHTS.name, "format": "native", "sha256": _DIGITS["sha256"]},
+            "weights": {
+                "source": "packaged",
+                "file": digits.WEIGHTS.name,
+                "format": "native",
+                "sha256": _DIGITS["sha256"],
+            },
         },
     )
 )

@@ -34,7 +34,7 @@ class Artifact:
             "sha256": manifest.get("files", {}).get(primary) or sha256(self.path),
         }
 
-    def file_for(self, suffixes) -> "Artifact":
+    def file_for(self, suffixes) -> Artifact:
         """For a bundle, the file a runtime can load if the primary one is not (e.g. a built model.engine)."""
         if self.bundle is None or self.path.suffix in suffixes:
             return self

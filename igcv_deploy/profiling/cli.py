@@ -20,18 +20,26 @@ OPENVINO_ONLY = ("hint", "streams", "precision")
 
 
 def profile_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="igcv-profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="igcv-profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("artifact", help="bundle folder (hash-verified first) or .onnx/.ort/.xml/.engine file")
-    p.add_argument("--runtime", choices=("onnxruntime", "openvino", "tensorrt", "torch"),
-                   help="default: by file suffix; torch = PyTorch eager baseline rebuilt from a bundle's manifest")
+    p.add_argument(
+        "--runtime",
+        choices=("onnxruntime", "openvino", "tensorrt", "torch"),
+        help="default: by file suffix; torch = PyTorch eager baseline rebuilt from a bundle's manifest",
+    )
     p.add_argument("--threads", type=int, help="intra-op / inference threads (default: the runtime's choice)")
     p.add_argument("--thread-sweep", type=int, nargs="+", metavar="N", help="time each thread count")
     p.add_argument("--batch", type=int, help="batch size (default: the model's; other sizes need a dynamic batch)")
     p.add_argument("--batch-sweep", type=int, nargs="+", metavar="N", help="time each batch size")
     p.add_argument("--hint", choices=("latency", "throughput"), help="openvino PERFORMANCE_HINT (default latency)")
     p.add_argument("--streams", type=int, help="openvino NUM_STREAMS")
-    p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"),
-                   help="openvino INFERENCE_PRECISION_HINT (default f32; 'default' lets the plugin pick)")
+    p.add_argument(
+        "--precision",
+        choices=("f32", "bf16", "f16", "default"),
+        help="openvino INFERENCE_PRECISION_HINT (default f32; 'default' lets the plugin pick)",
+    )
     p.add_argument("--warmup-iters", type=int, default=10, help="at least this many warm-up calls (default 10)")
     p.add_argument("--warmup-time", type=float, default=1.0, help="and at least this many seconds (default 1)")
     p.add_argument("--iterations", type=int, default=50, help="at least this many timed calls (default 50)")
@@ -51,13 +59,18 @@ def compare_parser() -> argparse.ArgumentParser:
 
 
 def tune_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="igcv-profile tune", description="Time every grouped-conv lowering of each IGC "
-                                "block on this device and write the fastest as a plan for igcv-export --lowering-plan.")
+    p = argparse.ArgumentParser(
+        prog="igcv-profile tune",
+        description="Time every grouped-conv lowering of each IGC "
+        "block on this device and write the fastest as a plan for igcv-export --lowering-plan.",
+    )
     p.add_argument("artifact", help="FP32 bundle or .onnx exported with --lowering native")
     p.add_argument("--runtime", choices=("onnxruntime", "openvino"), default="onnxruntime")
     p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"), default="f32", help="openvino only")
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds over every block and form; each form's median is kept (default 3)")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="rounds over every block and form; each form's median is kept (default 3)"
+    )
     p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per variant per round (default 0.3)")
     p.add_argument("--output", default="lowering_plan.json", help="plan file (default lowering_plan.json)")
     return p
@@ -71,8 +84,19 @@ def check_arguments(args: argparse.Namespace, runtime: str) -> None:
         raise UsageError("--per-layer is not available for the torch baseline", "profile the bundle's runtime instead")
     if args.batch_sweep and args.batch or args.thread_sweep and args.threads:
         raise UsageError("give either a single value or a sweep", "remove --batch/--threads or the sweep")
-    counts = [v for v in (args.batch, args.threads, args.streams, args.iterations, args.layer_runs,
-                          *(args.batch_sweep or ()), *(args.thread_sweep or ())) if v is not None]  # fmt: skip
+    counts = [
+        v
+        for v in (
+            args.batch,
+            args.threads,
+            args.streams,
+            args.iterations,
+            args.layer_runs,
+            *(args.batch_sweep or ()),
+            *(args.thread_sweep or ()),
+        )
+        if v is not None
+    ]
     if any(v < 1 for v in counts) or min(args.duration, args.warmup_time, args.warmup_iters) < 0:
         raise UsageError("counts must be positive and times non-negative", "check the numbers given")
 
@@ -90,9 +114,17 @@ def build_request(args: argparse.Namespace):
     check_arguments(args, runtime)
     options = Options(precision=args.precision or "f32", hint=args.hint or "latency", streams=args.streams)
     plan = Plan(args.warmup_iters, args.warmup_time, args.iterations, args.duration)
-    return Request(artifact, runtime, options, plan, tuple(args.batch_sweep or [args.batch]),
-                   tuple(args.thread_sweep or [args.threads]), args.per_layer, args.layer_runs,
-                   progress=sys.stderr.isatty() and not args.quiet)  # fmt: skip
+    return Request(
+        artifact,
+        runtime,
+        options,
+        plan,
+        tuple(args.batch_sweep or [args.batch]),
+        tuple(args.thread_sweep or [args.threads]),
+        args.per_layer,
+        args.layer_runs,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
 
 
 def run_profile(argv: list[str]) -> int:
@@ -130,12 +162,21 @@ def run_tune(argv: list[str]) -> int:
     model = resolve(args.artifact).file_for((".onnx",)).path
     if model.suffix != ".onnx":
         raise UsageError(f"{args.artifact} holds no ONNX model to tune", "pass an onnx bundle or .onnx file")
-    result = tune(model, args.runtime, args.precision, args.threads, args.rounds, args.seconds,
-                  progress=lambda line: print(line, file=sys.stderr))  # fmt: skip
+    result = tune(
+        model,
+        args.runtime,
+        args.precision,
+        args.threads,
+        args.rounds,
+        args.seconds,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
     chosen = ", ".join(f"{sig}: {variant}" for sig, variant in result["plan"].items())
-    print(f"plan: {chosen}\nwritten to {args.output}\nnext: igcv-export --model MODEL --target TARGET "
-          f"--lowering-plan {args.output}")  # fmt: skip
+    print(
+        f"plan: {chosen}\nwritten to {args.output}\nnext: igcv-export --model MODEL --target TARGET "
+        f"--lowering-plan {args.output}"
+    )
     return 0
 
 
@@ -147,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] and argv[0] in SUBCOMMANDS:
         return run_guarded(SUBCOMMANDS[argv[0]], argv[1:])
     return run_guarded(run_profile, argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

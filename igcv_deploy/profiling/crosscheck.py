@@ -41,8 +41,22 @@ def benchmark_app() -> str:
 def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision: str = "f32") -> float:
     """benchmark_app's median: latency hint, or one stream with fixed threads (it refuses both at once)."""
     mode = ["-hint", "latency"] if threads is None else ["-hint", "none", "-nstreams", "1", "-nthreads", str(threads)]
-    cmd = [benchmark_app(), "-m", str(xml), "-d", "CPU", *mode, "-nireq", "1", "-api", "sync",
-           "-infer_precision", precision, "-t", str(max(1, round(seconds)))]  # fmt: skip
+    cmd = [
+        benchmark_app(),
+        "-m",
+        str(xml),
+        "-d",
+        "CPU",
+        *mode,
+        "-nireq",
+        "1",
+        "-api",
+        "sync",
+        "-infer_precision",
+        precision,
+        "-t",
+        str(max(1, round(seconds))),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     match = MEDIAN.search(proc.stdout)
     if not match:
@@ -51,12 +65,26 @@ def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision:
 
 
 def our_p50(xml: Path, seconds: float, threads: int | None, precision: str = "f32") -> float:
-    """igcv-profile's p50 in a fresh process with the same settings (latency hint, one stream when threads are fixed)."""
+    """igcv-profile's p50 in a fresh process, same settings (latency hint, one stream when threads are fixed)."""
     fixed = [] if threads is None else ["--threads", str(threads), "--streams", "1"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
-        cmd = [sys.executable, "-m", "igcv_deploy.profiling.cli", str(xml), "--hint", "latency", *fixed,
-               "--precision", precision, "--duration", str(seconds), "--output", str(out), "--quiet"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "igcv_deploy.profiling.cli",
+            str(xml),
+            "--hint",
+            "latency",
+            *fixed,
+            "--precision",
+            precision,
+            "--duration",
+            str(seconds),
+            "--output",
+            str(out),
+            "--quiet",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
         if proc.returncode:
             raise IGCVError(f"igcv-profile failed: {proc.stderr.strip()}")
@@ -71,8 +99,13 @@ def openvino_side_by_side(xml: Path, rounds: int, seconds: float, threads: int |
             (ours if measure is our_p50 else theirs).append(measure(xml, seconds, threads))
     ratios = [a / b for a, b in zip(ours, theirs)]
     # the median of paired-round ratios: load that drifts between rounds hits both sides of a pair
-    return {"ours_p50_ms": ours, "benchmark_app_p50_ms": theirs, "round_ratios": ratios,
-            "ratio": float(np.median(ratios)), "ratio_of_medians": float(np.median(ours) / np.median(theirs))}
+    return {
+        "ours_p50_ms": ours,
+        "benchmark_app_p50_ms": theirs,
+        "round_ratios": ratios,
+        "ratio": float(np.median(ratios)),
+        "ratio_of_medians": float(np.median(ours) / np.median(theirs)),
+    }
 
 
 def _timed_calls(runner, iterations: int, after=None) -> np.ndarray:
@@ -108,12 +141,15 @@ def openvino_same_calls(xml: Path, iterations: int, threads: int | None) -> dict
 
     runner, latencies = OpenVINORunner(xml, threads), []
     samples = _timed_calls(runner, iterations, lambda: latencies.append(runner.request.latency))
-    return _same_calls(samples, latencies[-len(samples):], "openvino")
+    return _same_calls(samples, latencies[-len(samples) :], "openvino")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m igcv_deploy.profiling.crosscheck", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m igcv_deploy.profiling.crosscheck",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("runtime", choices=("openvino", "onnxruntime"))
     p.add_argument("model", type=Path)
     p.add_argument("--threads", type=int)
@@ -122,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iterations", type=int, default=200)
     args = p.parse_args(argv)
     if args.runtime == "openvino":
-        result = {"benchmark_app": openvino_side_by_side(args.model, args.rounds, args.seconds, args.threads),
-                  "same_calls": openvino_same_calls(args.model, args.iterations, args.threads)}  # fmt: skip
+        result = {
+            "benchmark_app": openvino_side_by_side(args.model, args.rounds, args.seconds, args.threads),
+            "same_calls": openvino_same_calls(args.model, args.iterations, args.threads),
+        }
     else:
         result = onnxruntime_same_calls(args.model, args.iterations, args.threads)
     print(json.dumps(result, indent=1))

@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-OV_TO_ONNX = {"Convolution": "Conv", "GroupConvolution": "Conv", "Clamp": "Clip", "Multiply": "Mul",
-              "Subtract": "Sub", "Divide": "Div", "Swish": "HardSwish", "HSwish": "HardSwish"}  # fmt: skip
+OV_TO_ONNX = {
+    "Convolution": "Conv",
+    "GroupConvolution": "Conv",
+    "Clamp": "Clip",
+    "Multiply": "Mul",
+    "Subtract": "Sub",
+    "Divide": "Div",
+    "Swish": "HardSwish",
+    "HSwish": "HardSwish",
+}
 
 
 @dataclass
@@ -68,8 +76,10 @@ def _from_openvino(path) -> list[Node]:
     nodes = []
     for op in ov.Core().read_model(str(path)).get_ordered_ops():
         name, kind = op.get_friendly_name(), op.get_type_name()
-        sources = [f"{i.get_source_output().get_node().get_friendly_name()}:{i.get_source_output().get_index()}"
-                   for i in op.inputs()]  # fmt: skip
+        sources = [
+            f"{i.get_source_output().get_node().get_friendly_name()}:{i.get_source_output().get_index()}"
+            for i in op.inputs()
+        ]
         outputs = [f"{name}:{i}" for i in range(op.get_output_size())]
         if kind == "Constant" or (sources and all(s in constant_ids for s in sources)):
             constant_ids.update(outputs)

@@ -39,8 +39,10 @@ def input_batch(backend: Backend, batch: int | None) -> np.ndarray:
     if any(dim is None for dim in shape[1:]):
         raise UsageError(f"the model input {shape} has dynamic non-batch dimensions", "export it with a fixed --imgsz")
     if shape[0] is not None and shape[0] != batch:
-        raise UsageError(f"the model has a static batch of {shape[0]}, cannot run batch {batch}",
-                         f"re-export with --dynamic-batch (or igcv-export --batch {batch})")  # fmt: skip
+        raise UsageError(
+            f"the model has a static batch of {shape[0]}, cannot run batch {batch}",
+            f"re-export with --dynamic-batch (or igcv-export --batch {batch})",
+        )
     return np.random.default_rng(SEED).standard_normal((batch, *shape[1:]), dtype=np.float32)
 
 

@@ -54,8 +54,15 @@ def attribute(layers: list[dict], nodes: list[Node] | None) -> list[dict]:
         role = "layout" if op_type in LAYOUT_OPS else roles.get(node.name, "other") if node else "other"
         if op_type == "ShuffleChannels":
             role = "permutation"
-        out.append({**layer, "op_type": op_type, "graph_node": node.name if node else None,
-                    "group": node.group if node and node.op == "Conv" else None, "role": role})  # fmt: skip
+        out.append(
+            {
+                **layer,
+                "op_type": op_type,
+                "graph_node": node.name if node else None,
+                "group": node.group if node and node.op == "Conv" else None,
+                "role": role,
+            }
+        )
     return out
 
 

@@ -87,5 +87,8 @@ def batch_series(rows: list[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list] = {}
     for row in rows:
         groups.setdefault(row["series"], []).append(row["run"])
-    return {name: sorted(runs, key=lambda run: run["batch"]) for name, runs in groups.items()
-            if len({run["batch"] for run in runs}) > 1}  # fmt: skip
+    return {
+        name: sorted(runs, key=lambda run: run["batch"])
+        for name, runs in groups.items()
+        if len({run["batch"] for run in runs}) > 1
+    }

@@ -21,9 +21,26 @@ from collections import defaultdict
 from .graph import Node
 
 ROLES = ("expansion", "permutation", "depthwise", "projection", "layout", "other")
-ELEMENTWISE = {"BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Mul", "Add", "Sub",
-               "Div", "PRelu", "LeakyRelu", "Identity", "Cast", "Convert", "QuantizeLinear", "DequantizeLinear",
-               "FakeQuantize"}  # fmt: skip
+ELEMENTWISE = {
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "HardSwish",
+    "HardSigmoid",
+    "Sigmoid",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "PRelu",
+    "LeakyRelu",
+    "Identity",
+    "Cast",
+    "Convert",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "FakeQuantize",
+}
 CONV_ROLES = {"expansion", "depthwise", "projection"}
 CHANNEL_AXES = {1, -3}  # NCHW
 SPLITS = {"Split", "VariadicSplit", "Slice", "StridedSlice"}

@@ -18,6 +18,7 @@ from ..errors import IGCVError, require
 from .stats import summarize
 from .timing import Plan, measure
 
+
 def lower(model, runtime: str, plan: dict):
     """Fold `model` for `runtime` with the lowering pass bound to `plan`; the model and that pass's log."""
     from ..graph import fold_permutations
@@ -63,19 +64,29 @@ def _calls(block, runtime: str, precision: str, threads: int | None, folder: Pat
     return out
 
 
-def tune(model_path: Path, runtime: str, precision: str = "f32", threads: int | None = 2, rounds: int = 3,
-         seconds: float = 0.3, progress=None) -> dict:  # fmt: skip
+def tune(
+    model_path: Path,
+    runtime: str,
+    precision: str = "f32",
+    threads: int | None = 2,
+    rounds: int = 3,
+    seconds: float = 0.3,
+    progress=None,
+) -> dict:
     """{"runtime", "plan": {signature: variant}, "blocks_ms": {signature: {variant: median ms}}, ...}."""
     onnx = require("onnx", "export")
     model = onnx.load(str(model_path))
     blocks = block_models(model, runtime)
     if not blocks:
-        raise IGCVError(f"{model_path} has no grouped-conv blocks left to tune",
-                        "tune an FP32 ONNX exported with --lowering native")  # fmt: skip
+        raise IGCVError(
+            f"{model_path} has no grouped-conv blocks left to tune", "tune an FP32 ONNX exported with --lowering native"
+        )
     timing = Plan(warmup_iters=5, warmup_s=0.05, iterations=20, duration_s=seconds)
     with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
-        calls = {sig: _calls(block, runtime, precision, threads, Path(scratch) / str(i))
-                 for i, (sig, block) in enumerate(blocks.items())}  # fmt: skip
+        calls = {
+            sig: _calls(block, runtime, precision, threads, Path(scratch) / str(i))
+            for i, (sig, block) in enumerate(blocks.items())
+        }
         samples = {sig: {v: [] for v in variants} for sig, variants in calls.items()}
         for r in range(rounds):
             for sig, variants in calls.items():
@@ -84,5 +95,11 @@ def tune(model_path: Path, runtime: str, precision: str = "f32", threads: int | 
             if progress:
                 progress(f"round {r + 1}/{rounds}: {len(calls)} block shapes x {len(variants)} lowerings timed")
     medians = {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
-    return {"runtime": runtime, "precision": precision, "threads": threads, "rounds": rounds,
-            "plan": {sig: min(by, key=by.get) for sig, by in medians.items()}, "blocks_ms": medians}  # fmt: skip
+    return {
+        "runtime": runtime,
+        "precision": precision,
+        "threads": threads,
+        "rounds": rounds,
+        "plan": {sig: min(by, key=by.get) for sig, by in medians.items()},
+        "blocks_ms": medians,
+    }

@@ -117,7 +117,9 @@ def build_sysroot(path: str | Path | None = None, timeout: float = 1800, python:
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stderr or proc.stdout).strip().splitlines() if ln.strip()]
         reason = lines[-1] if lines else f"exit status {proc.returncode}"
-        raise ArmEmuError(f"cannot build the ARM sysroot: {reason}", f"run {BUILD_SCRIPT.relative_to(REPO_ROOT)} by hand")
+        raise ArmEmuError(
+            f"cannot build the ARM sysroot: {reason}", f"run {BUILD_SCRIPT.relative_to(REPO_ROOT)} by hand"
+        )
     sysroot = Sysroot(root)
     if not sysroot.ready():
         raise ArmEmuError(f"build_sysroot.sh succeeded but {root} is incomplete")
@@ -173,9 +175,21 @@ def run_runner(
 ) -> subprocess.CompletedProcess:
     """Run arm_runner.py with `args` under qemu for `profile`; returns the completed process."""
     with _profile_root(sysroot, profile) as root:
-        cmd = [str(sysroot.qemu), "-L", str(root), str(root / ARM_PYTHON), "-P", str(RUNNER), "--threads", str(threads), *args]
+        cmd = [
+            str(sysroot.qemu),
+            "-L",
+            str(root),
+            str(root / ARM_PYTHON),
+            "-P",
+            str(RUNNER),
+            "--threads",
+            str(threads),
+            *args,
+        ]
         try:
-            return subprocess.run(cmd, env=_env(sysroot, profile, threads), capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(
+                cmd, env=_env(sysroot, profile, threads), capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired as exc:
             tail = _tail((exc.stderr or b"").decode() if isinstance(exc.stderr, bytes) else (exc.stderr or ""))
             raise ArmEmuError(f"emulated {profile} runner took more than {timeout:.0f} s\n{tail}") from exc
@@ -205,9 +219,10 @@ def run_jobs(
     records = report["records"]
     if proc.returncode not in (0, 3) or len(records) != len(jobs):
         done = len(records)
+        upcoming = f"{jobs[done]['backend']} {jobs[done]['model']}" if done < len(jobs) else "- "
         raise ArmEmuError(
             f"emulated {profile} runner died (exit {proc.returncode}) after {done} of {len(jobs)} jobs"
-            f" (next: {jobs[done]['backend'] if done < len(jobs) else '-'} {jobs[done]['model'] if done < len(jobs) else ''}):\n"
+            f" (next: {upcoming}):\n"
             f"{_tail(proc.stderr)}"
         )
     for record in records:
@@ -271,10 +286,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "versions":
             v = versions(sysroot, args.profile)
-            print(json.dumps(v) if args.json else " ".join(f"{k}=={v[k]}" for k in ("numpy", "onnxruntime", "openvino")))
+            print(
+                json.dumps(v) if args.json else " ".join(f"{k}=={v[k]}" for k in ("numpy", "onnxruntime", "openvino"))
+            )
             return 0
-        job = {"backend": args.backend, "model": args.model, "inputs": args.inputs, "outputs": args.outputs,
-               "precision": args.precision}
+        job = {
+            "backend": args.backend,
+            "model": args.model,
+            "inputs": args.inputs,
+            "outputs": args.outputs,
+            "precision": args.precision,
+        }
         (record,) = run_jobs(sysroot, args.profile, [job])
         print(json.dumps(record, indent=1))
         return 0 if record["ok"] else 3

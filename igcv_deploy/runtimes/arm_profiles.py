@@ -27,9 +27,7 @@ INT8_ARMV80_BROKEN_OPENVINO = ("2026.4.1",)
 INT8_ARMV80_ERROR = "object is not initialized"
 
 _V80_FEATURES = "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
-_V82_FEATURES = (
-    "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp"
-)
+_V82_FEATURES = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp"
 
 # profile name == qemu -cpu name. midr: the value qemu reports for that core (MIDR_EL1), also
 # written to the fake sysfs file that onnxruntime's cpuinfo reads.

@@ -25,6 +25,7 @@ Exit status: 0 all jobs ran; 3 a job failed (details in the report / on stderr a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -101,8 +102,12 @@ def run_onnxruntime(model: str, arrays: dict, threads: int, precision: str) -> t
     out_names = [o.name for o in sess.get_outputs()]
     t0 = time.perf_counter()
     results = _stage("infer", sess.run, out_names, _feed(names, arrays))
-    info = {"runtime": "onnxruntime", "version": ort.__version__, "infer_s": time.perf_counter() - t0,
-            "execution_precision": "graph"}
+    info = {
+        "runtime": "onnxruntime",
+        "version": ort.__version__,
+        "infer_s": time.perf_counter() - t0,
+        "execution_precision": "graph",
+    }
     return dict(zip(out_names, results)), info
 
 
@@ -154,10 +159,8 @@ def run_openvino(model: str, arrays: dict, threads: int, precision: str) -> tupl
     }
     info["conv_precisions"] = _conv_precisions(compiled)
     for prop in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES"):
-        try:
+        with contextlib.suppress(Exception):  # not every OpenVINO CPU plugin reports these
             info[prop.lower()] = str(core.get_property("CPU", prop))
-        except Exception:  # noqa: BLE001
-            pass
     return outputs, info
 
 
@@ -210,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model")
     p.add_argument("--inputs")
     p.add_argument("--outputs")
-    p.add_argument("--precision", default="f32", choices=PRECISIONS,
-                   help="OpenVINO INFERENCE_PRECISION_HINT; 'default' sets none (the plugin picks)")
+    p.add_argument(
+        "--precision",
+        default="f32",
+        choices=PRECISIONS,
+        help="OpenVINO INFERENCE_PRECISION_HINT; 'default' sets none (the plugin picks)",
+    )
     p.add_argument("--jobs", help="JSON list of {backend, model, inputs, outputs, precision}")
     p.add_argument("--report", help="write a JSON report (versions + one record per job)")
     p.add_argument("--threads", type=int, default=1)
@@ -226,8 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.jobs) as f:
             jobs = json.load(f)
     elif args.backend and args.model and args.inputs and args.outputs:
-        jobs = [{"backend": args.backend, "model": args.model, "inputs": args.inputs,
-                 "outputs": args.outputs, "precision": args.precision}]
+        jobs = [
+            {
+                "backend": args.backend,
+                "model": args.model,
+                "inputs": args.inputs,
+                "outputs": args.outputs,
+                "precision": args.precision,
+            }
+        ]
     else:
         p.error("give --jobs FILE, or --backend --model --inputs --outputs")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -28,7 +28,9 @@ class OnnxRuntimeRunner(Runner):
         try:
             self.session = self._ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises several private exception types
-            raise IGCVError(f"onnxruntime cannot load '{path}': {str(exc).splitlines()[0]}", "re-export the model") from exc
+            raise IGCVError(
+                f"onnxruntime cannot load '{path}': {str(exc).splitlines()[0]}", "re-export the model"
+            ) from exc
         self.input_name = self.session.get_inputs()[0].name
 
     @property

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -45,7 +45,9 @@ class OpenVINORunner(Runner):
         try:
             self.compiled = self.core.compile_model(str(self.path), self.device, config)
         except RuntimeError as exc:
-            raise IGCVError(f"OpenVINO cannot compile '{self.path}': {str(exc).splitlines()[0]}", "re-export the model") from exc
+            raise IGCVError(
+                f"OpenVINO cannot compile '{self.path}': {str(exc).splitlines()[0]}", "re-export the model"
+            ) from exc
         self.request = self.compiled.create_infer_request()
 
     @property
@@ -82,8 +84,12 @@ class OpenVINORunner(Runner):
         """Per-layer times of the last inference (executed layers only), in milliseconds."""
         executed = self._ov.ProfilingInfo.Status.EXECUTED
         return [
-            {"name": info.node_name, "op_type": info.node_type, "exec_type": info.exec_type,
-             "ms": info.real_time.total_seconds() * 1e3}
+            {
+                "name": info.node_name,
+                "op_type": info.node_type,
+                "exec_type": info.exec_type,
+                "ms": info.real_time.total_seconds() * 1e3,
+            }
             for info in self.request.profiling_info
             if info.status == executed
-        ]  # fmt: skip
+        ]

@@ -29,7 +29,9 @@ def import_tensorrt(library: str):
     except ModuleNotFoundError as exc:
         raise IGCVError("TensorRT (the 'tensorrt' Python package) is not installed", INSTALL_TENSORRT) from exc
     except (ImportError, OSError) as exc:  # e.g. the bindings wheel without libnvinfer / libnvonnxparser
-        raise IGCVError(f"TensorRT is installed but cannot be imported: {str(exc).splitlines()[0]}", INSTALL_TENSORRT) from exc
+        raise IGCVError(
+            f"TensorRT is installed but cannot be imported: {str(exc).splitlines()[0]}", INSTALL_TENSORRT
+        ) from exc
     return tensorrt
 
 
@@ -76,7 +78,9 @@ def _polygraphy_cuda():
     try:
         from polygraphy import cuda
     except ImportError as exc:
-        raise IGCVError("polygraphy is not installed", "pip install polygraphy (its CUDA wrapper feeds the engine)") from exc
+        raise IGCVError(
+            "polygraphy is not installed", "pip install polygraphy (its CUDA wrapper feeds the engine)"
+        ) from exc
     return cuda
 
 
@@ -103,9 +107,11 @@ class TensorRTRunner(Runner):
         self.runtime = self._trt.Runtime(self.logger)
         self.engine = self.runtime.deserialize_cuda_engine(self.path.read_bytes())
         if self.engine is None:
-            raise IGCVError(f"{self._trt.__name__} cannot deserialise '{path}': {self.logger.last_error()}",
-                            "engines load only with the TensorRT version and GPU class that built them: "
-                            "rebuild it here with igcv-export build-engine")  # fmt: skip
+            raise IGCVError(
+                f"{self._trt.__name__} cannot deserialise '{path}': {self.logger.last_error()}",
+                "engines load only with the TensorRT version and GPU class that built them: "
+                "rebuild it here with igcv-export build-engine",
+            )
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         modes = {name: self.engine.get_tensor_mode(name) for name in names}

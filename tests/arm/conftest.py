@@ -168,8 +168,15 @@ def export_artifacts(
         model.float()
 
     onnx_path = out / "model.onnx"
-    torch.onnx.export(model, (torch.from_numpy(x),), str(onnx_path), dynamo=False, opset_version=17,
-                      input_names=["input"], output_names=["logits"])
+    torch.onnx.export(
+        model,
+        (torch.from_numpy(x),),
+        str(onnx_path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input"],
+        output_names=["logits"],
+    )
     art["onnx"] = onnx_path
     art["fp32"] = out / "model_fp32.xml"
     ov.save_model(ov.convert_model(str(onnx_path)), str(art["fp32"]), compress_to_fp16=False)
@@ -186,8 +193,9 @@ def export_artifacts(
         import nncf
 
         cal = [rng.standard_normal((batch, *size)).astype(np.float32) for _ in range(calib)]
-        q = nncf.quantize(ov.convert_model(str(onnx_path)), nncf.Dataset(cal), subset_size=calib,
-                          preset=nncf.QuantizationPreset.MIXED)
+        q = nncf.quantize(
+            ov.convert_model(str(onnx_path)), nncf.Dataset(cal), subset_size=calib, preset=nncf.QuantizationPreset.MIXED
+        )
         art["int8_asym"] = out / "model_int8_asym.xml"
         ov.save_model(q, str(art["int8_asym"]), compress_to_fp16=False)
 
@@ -269,8 +277,15 @@ def arm_results(arm_sysroot, arm_models, tmp_path_factory):
             for family, art in arm_models.items():
                 if isinstance(art, str) or key not in art:
                     continue
-                jobs.append({"backend": backend, "model": art[key], "inputs": art["inputs"],
-                             "outputs": out / f"{family}-{case}.npz", "precision": precision})
+                jobs.append(
+                    {
+                        "backend": backend,
+                        "model": art[key],
+                        "inputs": art["inputs"],
+                        "outputs": out / f"{family}-{case}.npz",
+                        "precision": precision,
+                    }
+                )
                 keys.append((family, case))
         return dict(zip(keys, run_jobs(arm_sysroot, profile, jobs, timeout=timeout))) if jobs else {}
 
@@ -291,14 +306,17 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("emulated ARM vs x86 (same runtime, same inputs)")
-    tr.write_line(f"{'profile':<12} {'model':<20} {'case':<18} {'exec':<5} {'rel':>9} {'cosine':>9} {'top1':>5} {'job s':>6}  note")
+    columns = f"{'profile':<12} {'model':<20} {'case':<18} {'exec':<5} {'rel':>9} {'cosine':>9} {'top1':>5}"
+    tr.write_line(f"{columns} {'job s':>6}  note")
     for r in REPORT:
         rel = f"{r['rel']:.2e}" if r.get("rel") is not None else "-"
         cos = f"{r['cosine']:.6f}" if r.get("cosine") is not None else "-"
         top = f"{r['top1']:.2f}" if r.get("top1") is not None else "-"
         wall = f"{r['wall']:.0f}" if r.get("wall") is not None else "-"
-        tr.write_line(f"{r['profile']:<12} {r.get('model', '-'):<20} {r['case']:<18} {str(r.get('exec', '-')):<5} "
-                      f"{rel:>9} {cos:>9} {top:>5} {wall:>6}  {r.get('note', '')}")
+        tr.write_line(
+            f"{r['profile']:<12} {r.get('model', '-'):<20} {r['case']:<18} {str(r.get('exec', '-')):<5} "
+            f"{rel:>9} {cos:>9} {top:>5} {wall:>6}  {r.get('note', '')}"
+        )
     path = Path(__file__).resolve().parents[2] / "artifacts" / "arm-emu-report.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

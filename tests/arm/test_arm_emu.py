@@ -44,9 +44,10 @@ def _get(arm_models, arm_results, profile, family, case):
 @pytest.mark.parametrize("profile", CI_PROFILES)
 def test_versions_match_x86(arm_results, profile):
     """The ARM side runs the versions pinned in requirements/constraints.txt, like x86."""
+    from importlib.metadata import version
+
     import numpy
     import onnxruntime
-    from importlib.metadata import version
 
     records = arm_results(profile)
     if not records:
@@ -54,7 +55,10 @@ def test_versions_match_x86(arm_results, profile):
     arm = next(iter(records.values()))["versions"]
     assert arm["machine"] == "aarch64"
     assert (arm["numpy"], arm["onnxruntime"], arm["openvino"]) == (
-        numpy.__version__, onnxruntime.__version__, version("openvino"))
+        numpy.__version__,
+        onnxruntime.__version__,
+        version("openvino"),
+    )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -62,11 +66,21 @@ def test_versions_match_x86(arm_results, profile):
 def test_onnxruntime_fp32(arm_models, arm_results, profile, family):
     art, rec, out = _get(arm_models, arm_results, profile, family, "ort_fp32")
     rel = rel_err(out, art["x86_ort"])
-    record(profile=profile, model=art["name"], wall=rec["wall_s"], case="ort_fp32", exec="f32", rel=rel,
-           cosine=cosine(out, art["x86_ort"]), top1=top1_agreement(out, art["x86_ort"]))
+    record(
+        profile=profile,
+        model=art["name"],
+        wall=rec["wall_s"],
+        case="ort_fp32",
+        exec="f32",
+        rel=rel,
+        cosine=cosine(out, art["x86_ort"]),
+        top1=top1_agreement(out, art["x86_ort"]),
+    )
     assert out.shape == art["x86_ort"].shape
-    assert rel <= FP32_REL, (f"onnxruntime FP32 on {profile}: rel {rel:.2e} > {FP32_REL} "
-                             f"(x86 FP32 vs float64 on this model: {art['cond']:.1e})")
+    assert rel <= FP32_REL, (
+        f"onnxruntime FP32 on {profile}: rel {rel:.2e} > {FP32_REL} "
+        f"(x86 FP32 vs float64 on this model: {art['cond']:.1e})"
+    )
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -75,11 +89,20 @@ def test_openvino_fp32(arm_models, arm_results, profile, family):
     art, rec, out = _get(arm_models, arm_results, profile, family, "ov_fp32")
     ref = art["x86_ov_f32"]
     rel = rel_err(out, ref)
-    record(profile=profile, model=art["name"], wall=rec["wall_s"], case="ov_fp32 (f32 hint)", exec=rec["info"]["execution_precision"],
-           rel=rel, cosine=cosine(out, ref), top1=top1_agreement(out, ref))
+    record(
+        profile=profile,
+        model=art["name"],
+        wall=rec["wall_s"],
+        case="ov_fp32 (f32 hint)",
+        exec=rec["info"]["execution_precision"],
+        rel=rel,
+        cosine=cosine(out, ref),
+        top1=top1_agreement(out, ref),
+    )
     assert rec["info"]["execution_precision"] == "f32"
-    assert rel <= FP32_REL, (f"OpenVINO FP32 on {profile}: rel {rel:.2e} > {FP32_REL} "
-                             f"(x86 FP32 vs float64 on this model: {art['cond']:.1e})")
+    assert rel <= FP32_REL, (
+        f"OpenVINO FP32 on {profile}: rel {rel:.2e} > {FP32_REL} (x86 FP32 vs float64 on this model: {art['cond']:.1e})"
+    )
     # and the x86 OpenVINO reference itself matches onnxruntime (guards against a wrong reference)
     assert rel_err(ref, art["x86_ort"]) <= 1e-4
 
@@ -93,7 +116,16 @@ def test_openvino_default_precision(arm_models, arm_results, profile, family, ca
     ref = art["x86_ov_f32"]  # x86's own default is bf16 on AVX512-BF16 hosts: compare with f32
     got = rec["info"]["execution_precision"]
     rel, cos = rel_err(out, ref), cosine(out, ref)
-    record(profile=profile, model=art["name"], wall=rec["wall_s"], case=case, exec=got, rel=rel, cosine=cos, top1=top1_agreement(out, ref))
+    record(
+        profile=profile,
+        model=art["name"],
+        wall=rec["wall_s"],
+        case=case,
+        exec=got,
+        rel=rel,
+        cosine=cos,
+        top1=top1_agreement(out, ref),
+    )
     expected = ARM_PROFILES[profile]["default_precision"]
     assert got == expected, f"OpenVINO default precision on {profile} is {got}, ARM_PROFILES says {expected}"
     if got == "f32" and case == "ov_default":
@@ -120,19 +152,31 @@ def test_openvino_int8(arm_models, arm_results, profile, family):
     ref = art["x86_ov_int8"]
     cos, top1 = cosine(out, ref), top1_agreement(out, ref)
     vs_fp32 = cosine(out, art["x86_ov_f32"])
-    note = (f"cos vs x86 FP32 {vs_fp32:.4f} (x86 INT8: {cosine(ref, art['x86_ov_f32']):.4f}); "
-            f"convs run in {rec['info'].get('conv_precisions')}")
+    note = (
+        f"cos vs x86 FP32 {vs_fp32:.4f} (x86 INT8: {cosine(ref, art['x86_ov_f32']):.4f}); "
+        f"convs run in {rec['info'].get('conv_precisions')}"
+    )
     if not ARM_PROFILES[profile]["int8"]:
         note += "; symmetric IR compiles here, ARM_PROFILES still routes this core to FP16"
-    record(profile=profile, model=art["name"], wall=rec["wall_s"], case="ov_int8", exec=rec["info"]["execution_precision"],
-           rel=rel_err(out, ref), cosine=cos, top1=top1, note=note)
+    record(
+        profile=profile,
+        model=art["name"],
+        wall=rec["wall_s"],
+        case="ov_int8",
+        exec=rec["info"]["execution_precision"],
+        rel=rel_err(out, ref),
+        cosine=cos,
+        top1=top1,
+        note=note,
+    )
     assert np.isfinite(out).all()
     assert cos >= INT8_COSINE, f"OpenVINO INT8 on {profile}: cosine {cos:.4f} < {INT8_COSINE} vs x86 INT8"
     convs = rec["info"].get("conv_precisions", {})
     int8_convs = convs.get("i8", 0) + convs.get("u8", 0) > sum(v for v in convs.values() if isinstance(v, int)) / 2
     assert int8_convs == ARM_PROFILES[profile]["int8_convs"], (
         f"INT8 IR on {profile} runs convolutions in {convs}: update ARM_PROFILES['{profile}']['int8_convs'] "
-        "and docs/arm.md (the ARM INT8 decision rests on it)")
+        "and docs/arm.md (the ARM INT8 decision rests on it)"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,14 +199,22 @@ def test_int8_known_failure_armv80(arm_models, arm_results, profile):
     if not ARM_PROFILES[profile]["dotprod"]:
         if ov_version not in INT8_ARMV80_BROKEN_OPENVINO:
             note = "compiles" if rec["ok"] else f"fails: {rec['error']['message'].strip().splitlines()[-1]}"
-            pytest.fail(f"OpenVINO {ov_version} is not the version the ARMv8.0 INT8 failure was measured with "
-                        f"({', '.join(INT8_ARMV80_BROKEN_OPENVINO)}); on {profile} the asymmetric INT8 IR {note}. "
-                        "Re-measure and update INT8_ARMV80_BROKEN_OPENVINO / ARM_PROFILES / docs/arm.md.")
-        record(profile=profile, model=art["name"], wall=rec["wall_s"], case="ov_int8_asym",
-               note="compile FAILED (known)" if not rec["ok"] else "compiled: known failure GONE")
+            pytest.fail(
+                f"OpenVINO {ov_version} is not the version the ARMv8.0 INT8 failure was measured with "
+                f"({', '.join(INT8_ARMV80_BROKEN_OPENVINO)}); on {profile} the asymmetric INT8 IR {note}. "
+                "Re-measure and update INT8_ARMV80_BROKEN_OPENVINO / ARM_PROFILES / docs/arm.md."
+            )
+        record(
+            profile=profile,
+            model=art["name"],
+            wall=rec["wall_s"],
+            case="ov_int8_asym",
+            note="compile FAILED (known)" if not rec["ok"] else "compiled: known failure GONE",
+        )
         assert not rec["ok"], (
             f"OpenVINO {ov_version} now compiles the asymmetric INT8 IR on {profile}: the known ARMv8.0 INT8 "
-            "failure is fixed. Re-measure INT8 on cortex-a72/a53, then update ARM_PROFILES and docs/arm.md.")
+            "failure is fixed. Re-measure INT8 on cortex-a72/a53, then update ARM_PROFILES and docs/arm.md."
+        )
         assert rec["error"]["stage"] == "compile"
         assert INT8_ARMV80_ERROR in rec["error"]["message"]
     else:
@@ -170,8 +222,16 @@ def test_int8_known_failure_armv80(arm_models, arm_results, profile):
         (out,) = load_outputs(rec).values()
         ref = art["x86_ov_int8_asym"]
         cos = cosine(out, ref)
-        record(profile=profile, model=art["name"], wall=rec["wall_s"], case="ov_int8_asym", exec=rec["info"]["execution_precision"],
-               rel=rel_err(out, ref), cosine=cos, top1=top1_agreement(out, ref))
+        record(
+            profile=profile,
+            model=art["name"],
+            wall=rec["wall_s"],
+            case="ov_int8_asym",
+            exec=rec["info"]["execution_precision"],
+            rel=rel_err(out, ref),
+            cosine=cos,
+            top1=top1_agreement(out, ref),
+        )
         assert cos >= INT8_COSINE
 
 

@@ -32,8 +32,20 @@ def _imports(path: Path) -> set[str]:
 
 def test_runner_is_standalone():
     """arm_runner.py runs under the aarch64 python (numpy/onnxruntime/openvino only), by path."""
-    allowed = {"argparse", "json", "os", "platform", "sys", "time", "traceback", "importlib", "numpy",
-               "onnxruntime", "openvino", "__future__"}
+    allowed = {
+        "argparse",
+        "json",
+        "os",
+        "platform",
+        "sys",
+        "time",
+        "traceback",
+        "importlib",
+        "numpy",
+        "onnxruntime",
+        "openvino",
+        "__future__",
+    }
     assert _imports(RUNTIMES / "arm_runner.py") <= allowed
 
 

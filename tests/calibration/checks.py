@@ -15,8 +15,13 @@ def placement_problems(model: onnx.ModelProto) -> list[str]:
     for node in model.graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    return [f"{dq.name} feeds {user.op_type} {user.name}" for dq in model.graph.node if dq.op_type == "DequantizeLinear"
-            for user in consumers[dq.output[0]] if user.op_type not in COMPUTE]  # fmt: skip
+    return [
+        f"{dq.name} feeds {user.op_type} {user.name}"
+        for dq in model.graph.node
+        if dq.op_type == "DequantizeLinear"
+        for user in consumers[dq.output[0]]
+        if user.op_type not in COMPUTE
+    ]
 
 
 def check_rules(model: onnx.ModelProto) -> list[str]:

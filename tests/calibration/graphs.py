@@ -24,8 +24,18 @@ def block_net(fragile: float = 1.0, seed: int = 0) -> onnx.ModelProto:
     w2, w3, fc = rng.normal(0, 0.4, (8, 8, 1, 1)), rng.normal(0, 0.4, (8, 1, 3, 3)), rng.normal(0, 1, (CLASSES, 8))
     w1[0], b1[0] = w1[0] * fragile, b1[0] * fragile
     w2[:, 0] /= fragile  # the shuffle (groups 2) keeps channel 0 at position 0
-    values = {"w1": w1, "b1": b1, "w2": w2, "b2": np.zeros(8), "w3": w3, "b3": np.zeros(8), "fc": fc,
-              "fc_b": np.zeros(CLASSES), "lo": np.array(0.0), "hi": np.array(6.0)}  # fmt: skip
+    values = {
+        "w1": w1,
+        "b1": b1,
+        "w2": w2,
+        "b2": np.zeros(8),
+        "w3": w3,
+        "b3": np.zeros(8),
+        "fc": fc,
+        "fc_b": np.zeros(CLASSES),
+        "lo": np.array(0.0),
+        "hi": np.array(6.0),
+    }
     shapes = {"split": [1, 2, 4, 8, 8], "merge": [1, 8, 8, 8]}
     node = helper.make_node
     nodes = [
@@ -47,8 +57,13 @@ def block_net(fragile: float = 1.0, seed: int = 0) -> onnx.ModelProto:
 def saturating_net() -> onnx.ModelProto:
     """conv1 (positive weights 2) -> ReLU6 -> conv2 -> pool -> fc: inputs above 3 saturate anyway."""
     rng = np.random.default_rng(0)
-    values = {"w1": np.full((4, 3, 1, 1), 2.0), "w2": rng.normal(0, 0.5, (4, 4, 1, 1)),
-              "fc": rng.normal(0, 1, (CLASSES, 4)), "lo": np.array(0.0), "hi": np.array(6.0)}  # fmt: skip
+    values = {
+        "w1": np.full((4, 3, 1, 1), 2.0),
+        "w2": rng.normal(0, 0.5, (4, 4, 1, 1)),
+        "fc": rng.normal(0, 1, (CLASSES, 4)),
+        "lo": np.array(0.0),
+        "hi": np.array(6.0),
+    }
     node = helper.make_node
     nodes = [
         node("Conv", ["input", "w1"], ["c1"], "/conv1"),
@@ -65,10 +80,12 @@ def _model(nodes: list, values: dict, shapes: dict | None = None) -> onnx.ModelP
     initializers = [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in values.items()]
     initializers += [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in (shapes or {}).items()]
     graph = helper.make_graph(
-        nodes, "test_net",
+        nodes,
+        "test_net",
         [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [1, *SHAPE])],
-        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, CLASSES])], initializers,
-    )  # fmt: skip
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, CLASSES])],
+        initializers,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 

@@ -11,7 +11,6 @@ from igcv_deploy.calibration.calibrators import START_BIN, Histogram, entropy, g
 from igcv_deploy.errors import UsageError
 
 
-
 def test_minmax_is_the_largest_magnitude():
     values = np.array([-3.5, 0.25, 2.0, 1e-3])
     histogram = Histogram.of(values)
@@ -69,8 +68,10 @@ def reference_entropy(counts: np.ndarray, edges: np.ndarray) -> float:
     return edges[len(divergences) - 1 - np.argmin(divergences[::-1]) + START_BIN]
 
 
-@pytest.mark.parametrize("values", [np.random.default_rng(0).standard_t(3, 50_000),
-                                    np.maximum(np.random.default_rng(0).laplace(size=50_000), 0)])  # fmt: skip
+@pytest.mark.parametrize(
+    "values",
+    [np.random.default_rng(0).standard_t(3, 50_000), np.maximum(np.random.default_rng(0).laplace(size=50_000), 0)],
+)
 def test_entropy_matches_the_tensorrt_reference(values):
     histogram = Histogram.of(values)
     histogram.counts = np.bincount(np.minimum((np.abs(values) * 256 / histogram.amax).astype(int), 255), minlength=256)

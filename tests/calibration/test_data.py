@@ -67,16 +67,19 @@ def test_digits_calibrate_on_training_and_measure_on_held_out():
     assert not {image.tobytes() for image in calib.images} & {image.tobytes() for image in images}
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "missing", "does not exist"),
-    (lambda p: p, "no .jpg/.png images"),
-    (lambda p: _write(p / "x.npy", np.zeros((2, 3, 8, 8), np.float32)), "shape (2, 3, 8, 8)"),
-    (lambda p: _write(p / "x.npy", np.full((2, 3, 16, 16), np.nan, np.float32)), "finite numbers"),
-    (lambda p: _write(p / "x.npy", np.zeros((3, 16), np.float32)), "shape (3, 16)"),
-    (lambda p: _bytes(p / "broken.png", b"\x89PNG not really") and p, "cannot read calibration image"),
-    (lambda p: _bytes(p / "x.npy", b"garbage"), "cannot read calibration array"),
-    (lambda p: _bytes(p / "x.csv", b"1,2"), "cannot read calibration data"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: p, "no .jpg/.png images"),
+        (lambda p: _write(p / "x.npy", np.zeros((2, 3, 8, 8), np.float32)), "shape (2, 3, 8, 8)"),
+        (lambda p: _write(p / "x.npy", np.full((2, 3, 16, 16), np.nan, np.float32)), "finite numbers"),
+        (lambda p: _write(p / "x.npy", np.zeros((3, 16), np.float32)), "shape (3, 16)"),
+        (lambda p: _bytes(p / "broken.png", b"\x89PNG not really") and p, "cannot read calibration image"),
+        (lambda p: _bytes(p / "x.npy", b"garbage"), "cannot read calibration array"),
+        (lambda p: _bytes(p / "x.csv", b"1,2"), "cannot read calibration data"),
+    ],
+)
 def test_clear_errors(tmp_path, make, message):
     with pytest.raises(IGCVError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_calibration_set(str(make(tmp_path)), CONFIG, progress=False)

@@ -57,8 +57,12 @@ def test_imagenet_igcv3_agreement_on_real_photos(tmp_path):
     fp32 = export(init_random_weights(create_model("igcv3-0.25")), config, tmp_path / "fp32.onnx")
     calib = load_calibration_set(None, config, size=16, progress=False)
     result = quantize_model(fp32, calib, tmp_path / "int8.onnx", progress=False)
-    print("\nIGCV3-0.25 ImageNet random init, 96px, INT8 vs FP32 on photos:", result.accuracy["runtimes"],
-          "method errors", result.method_errors)  # fmt: skip
+    print(
+        "\nIGCV3-0.25 ImageNet random init, 96px, INT8 vs FP32 on photos:",
+        result.accuracy["runtimes"],
+        "method errors",
+        result.method_errors,
+    )
     assert set(result.accuracy["runtimes"]) == {"onnxruntime", "openvino"} and "top1_agreement" in result.accuracy
     assert result.method_errors[result.method] < 0.05
     assert len(result.sensitivity) == 35  # stem, 32 blocks, head, classifier

@@ -44,8 +44,12 @@ def test_qdq_model_obeys_the_tensorrt_rules(fragile):
 
 @pytest.mark.parametrize("bits, limit", [(7, 63), (8, 127)])
 def test_weights_are_per_channel_on_the_output_axis_and_biases_stay_float(bits, limit):
-    model = write_qdq(block_net(), {"input": 4.0, "s1": 4.0, "a2": 6.0, "c2": 4.0, "c3": 4.0, "flat": 2.0},
-                      {"/conv1", "/conv2", "/conv3", "/add", "/fc"}, weight_bits=bits)  # fmt: skip
+    model = write_qdq(
+        block_net(),
+        {"input": 4.0, "s1": 4.0, "a2": 6.0, "c2": 4.0, "c3": 4.0, "flat": 2.0},
+        {"/conv1", "/conv2", "/conv3", "/add", "/fc"},
+        weight_bits=bits,
+    )
     tensors = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
     fp32 = {init.name: numpy_helper.to_array(init) for init in block_net().graph.initializer}
     for weight in ("w1", "w2", "w3", "fc"):
@@ -71,11 +75,23 @@ def test_matches_onnxruntime_quantize_static(tmp_path):
     layers = ["/conv1", "/conv2", "/conv3", "/fc"]
     ranges = {t: TensorData(lowest=np.float32(-a), highest=np.float32(a)) for t, a in amax.items()}
     save_tensors_data(TensorsData(CalibrationMethod.MinMax, ranges), tmp_path / "ranges.json")
-    quantize_static(str(save(block_net(), tmp_path)), str(tmp_path / "ort.onnx"), None, quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    nodes_to_quantize=layers, calibration_cache_path=tmp_path / "ranges.json",
-                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False,
-                                   "OpTypesToExcludeOutputQuantization": ["Conv", "Gemm"]})  # fmt: skip
+    quantize_static(
+        str(save(block_net(), tmp_path)),
+        str(tmp_path / "ort.onnx"),
+        None,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        nodes_to_quantize=layers,
+        calibration_cache_path=tmp_path / "ranges.json",
+        extra_options={
+            "ActivationSymmetric": True,
+            "WeightSymmetric": True,
+            "QuantizeBias": False,
+            "OpTypesToExcludeOutputQuantization": ["Conv", "Gemm"],
+        },
+    )
     ours = save(write_qdq(block_net(), amax, set(layers), weight_bits=8), tmp_path, "ours.onnx")
     x = random_set(1).images
     outputs = [ort.InferenceSession(str(p)).run(None, {"input": x})[0] for p in (tmp_path / "ort.onnx", ours)]
@@ -125,8 +141,9 @@ def test_auto_sweep_keeps_the_measured_best(tmp_path):
 
 def test_float_layers_and_bad_options(tmp_path):
     fp32 = save(block_net(), tmp_path)
-    result = quantize_model(fp32, random_set(16), tmp_path / "a.onnx", method="minmax", float_layers=["/fc"],
-                            progress=False)  # fmt: skip
+    result = quantize_model(
+        fp32, random_set(16), tmp_path / "a.onnx", method="minmax", float_layers=["/fc"], progress=False
+    )
     assert result.float_layers == ["/fc"] and "flat" not in result.amax and set(result.method_errors) == {"minmax"}
     with pytest.raises(UsageError, match="no quantisable layer named '/nope'"):
         quantize_model(fp32, random_set(16), tmp_path / "b.onnx", float_layers=["/nope"], progress=False)

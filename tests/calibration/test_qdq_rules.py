@@ -10,17 +10,24 @@ from onnx import helper, numpy_helper
 from igcv_deploy.calibration.qdq_rules import assert_qdq_rules, check_qdq_rules
 from igcv_deploy.errors import IGCVError
 
+INT8_ZERO = np.int8(0)
 
-def qdq_conv(act_zero_point=np.int8(0), weight_axis=0, int32_bias=False, act_scale=0.05, act_per_channel=False,
-             opset=17) -> onnx.ModelProto:  # fmt: skip
+
+def qdq_conv(
+    act_zero_point=INT8_ZERO, weight_axis=0, int32_bias=False, act_scale=0.05, act_per_channel=False, opset=17
+) -> onnx.ModelProto:
     """x -> Q/DQ -> Conv(DQ(int8 weights), bias) -> y, valid for TensorRT with the defaults."""
     rng = np.random.default_rng(0)
     weights = rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
     act_scales = np.full(3, act_scale, np.float32) if act_per_channel else np.float32(act_scale)
     zero_points = np.full(3, act_zero_point) if act_per_channel else act_zero_point
-    initializers = {"act_scale": act_scales, "act_zp": zero_points, "w_q": weights,
-                    "w_scale": np.full(weights.shape[weight_axis], 0.01, np.float32),
-                    "w_zp": np.zeros(weights.shape[weight_axis], np.int8)}  # fmt: skip
+    initializers = {
+        "act_scale": act_scales,
+        "act_zp": zero_points,
+        "w_q": weights,
+        "w_scale": np.full(weights.shape[weight_axis], 0.01, np.float32),
+        "w_zp": np.zeros(weights.shape[weight_axis], np.int8),
+    }
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "act_scale", "act_zp"], ["xq"], name="act_q", axis=1),
         helper.make_node("DequantizeLinear", ["xq", "act_scale", "act_zp"], ["xdq"], name="act_dq", axis=1),
@@ -33,11 +40,12 @@ def qdq_conv(act_zero_point=np.int8(0), weight_axis=0, int32_bias=False, act_sca
         initializers["b"] = np.zeros(4, np.float32)
     nodes.append(helper.make_node("Conv", ["xdq", "w", "b"], ["y"], name="conv", pads=[1, 1, 1, 1]))
     graph = helper.make_graph(
-        nodes, "qdq_conv",
+        nodes,
+        "qdq_conv",
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4, 8, 8])],
         [numpy_helper.from_array(np.asarray(value), name) for name, value in initializers.items()],
-    )  # fmt: skip
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
@@ -57,7 +65,7 @@ def test_valid_model_passes():
         ({"act_per_channel": True}, "act_q (QuantizeLinear)", "activations must be quantized per-tensor"),
         ({"opset": 12}, "model", "opset 12 is below 13"),
     ],
-)  # fmt: skip
+)
 def test_bad_models_are_rejected_by_node(options, node, fragment):
     violations = check_qdq_rules(qdq_conv(**options))
     assert any(v.startswith(node) and fragment in v for v in violations), violations
@@ -81,8 +89,10 @@ def test_float_model_has_nothing_to_check():
     assert check_qdq_rules(model) == []
 
 
-@pytest.mark.parametrize("options, parser_accepts", [({}, True), ({"act_zero_point": np.int8(3)}, False),
-                                                     ({"int32_bias": True}, False), ({"weight_axis": 1}, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    "options, parser_accepts",
+    [({}, True), ({"act_zero_point": np.int8(3)}, False), ({"int32_bias": True}, False), ({"weight_axis": 1}, True)],
+)
 def test_checker_is_stricter_than_the_parser(tmp_path, options, parser_accepts):
     """TensorRT-RTX rejects some violations at parse time but accepts wrong-axis weights silently."""
     from igcv_deploy.exporters.trt.compat import ParsedNetwork

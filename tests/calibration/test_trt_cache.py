@@ -19,8 +19,9 @@ def test_round_trip_is_exact(tmp_path):
 
 
 def test_lines_are_big_endian_float32_hex(tmp_path):
-    path = write_calibration_cache({"t": 127.0 * 0.5}, tmp_path / "c", trt_version=100700,
-                                   algorithm=cache_algorithm("minmax"))  # fmt: skip
+    path = write_calibration_cache(
+        {"t": 127.0 * 0.5}, tmp_path / "c", trt_version=100700, algorithm=cache_algorithm("minmax")
+    )
     assert path.read_text().splitlines() == ["TRT-100700-MinMaxCalibration", "t: 3f000000"]
     assert struct.unpack(">f", bytes.fromhex("3f000000"))[0] == 0.5
     assert cache_algorithm("mse") == "EntropyCalibration2"

@@ -135,7 +135,10 @@ def test_onnxruntime_qdq_keeps_the_float_layers_in_float(tmp_path):
     images = np.random.default_rng(0).uniform(-1, 1, (4, 3, 32, 32)).astype(np.float32)
     block = [name for name in convs if name.startswith("/blocks/blocks.1/")]
     described = write_onnxruntime_qdq(source, images, tmp_path / "q.onnx", "minmax", block)
-    assert len(block) >= 3 and described["int8_kernels"] == {"QLinearConv": len(convs) - len(block), "float_conv": len(block)}
+    assert len(block) >= 3 and described["int8_kernels"] == {
+        "QLinearConv": len(convs) - len(block),
+        "float_conv": len(block),
+    }
     assert onnx.load(str(tmp_path / "q.onnx")).metadata_props == onnx.load(str(source)).metadata_props
 
 
@@ -147,8 +150,11 @@ def test_int8_accuracy_budget_holds_for_the_shipped_onnxruntime_form(workdir, ru
     manifest = read_manifest(workdir / "d")
     float_layers = manifest["calibration"]["float_layers"]
     assert manifest["qdq"]["float_layers"] == float_layers
-    float_convs = [n for n in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node
-                   if n.op_type == "Conv" and n.name in float_layers]  # fmt: skip
+    float_convs = [
+        n
+        for n in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node
+        if n.op_type == "Conv" and n.name in float_layers
+    ]
     assert manifest["qdq"]["int8_kernels"]["float_conv"] == len(float_convs)
     assert manifest["accuracy"]["drop_points"] <= 0.3
 

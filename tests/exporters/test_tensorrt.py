@@ -69,7 +69,9 @@ def precision_args(precision: str) -> tuple[str, ...]:
 # --- tensorrt: the device bundle --------------------------------------------------------------------
 
 
-@pytest.mark.skipif(CAN_BUILD_TENSORRT, reason="TensorRT and a GPU are here: the engine is built (test_tensorrt_gpu.py)")
+@pytest.mark.skipif(
+    CAN_BUILD_TENSORRT, reason="TensorRT and a GPU are here: the engine is built (test_tensorrt_gpu.py)"
+)
 def test_tensorrt_bundle_without_builder(trt_bundle):
     manifest = read_manifest(trt_bundle)
     engine = manifest["engine"]
@@ -101,7 +103,11 @@ def test_tensorrt_int8_bundle(tmp_path_factory, tmp_path):
     bundle = export(tmp_path_factory, "--target", "tensorrt", *precision_args("int8"))
     manifest = read_manifest(bundle)
     plan = manifest["engine"]["plan"]
-    assert (plan["onnx"], plan["implicit_onnx"], plan["calibration_cache"]) == ("model_qdq.onnx", "model.onnx", "calibration.cache")
+    assert (plan["onnx"], plan["implicit_onnx"], plan["calibration_cache"]) == (
+        "model_qdq.onnx",
+        "model.onnx",
+        "calibration.cache",
+    )
     assert manifest["compatibility"]["accepted"] == ["model_qdq.onnx", "model.onnx"]
     header, scales = read_calibration_cache(bundle / "calibration.cache")
     assert header == "TRT-100300-MinMaxCalibration" and "input" in scales
@@ -161,7 +167,9 @@ def test_rtx_engine_built_from_our_bundle(rtx_bundle):
     assert engine["compute_capabilities"] == ["8.0", "8.6", "8.9", "12.0"]
     assert manifest["primary_artifact"] == "model.engine"
     assert (rtx_bundle / "model.engine").stat().st_size == engine["size_bytes"] > 100_000
-    assert engine["parity"].startswith("not measured") if "parity" in engine else "model.engine" in manifest["artifacts"]
+    assert (
+        engine["parity"].startswith("not measured") if "parity" in engine else "model.engine" in manifest["artifacts"]
+    )
     Bundle.load(rtx_bundle)
     print(f"{precision}: TRT-RTX build {engine['build_seconds']} s, {engine['size_bytes'] / 2**20:.1f} MB")
 
@@ -178,8 +186,19 @@ def test_rtx_engine_layers(rtx_bundle):
 
 
 def test_rtx_dynamic_batch_and_compute_capabilities(tmp_path_factory):
-    bundle = export(tmp_path_factory, "--target", "rtx", "--precision", "fp16", "--dynamic-batch",
-                    "--batch", "4", "--compute-capability", "8.6", "12.0")  # fmt: skip
+    bundle = export(
+        tmp_path_factory,
+        "--target",
+        "rtx",
+        "--precision",
+        "fp16",
+        "--dynamic-batch",
+        "--batch",
+        "4",
+        "--compute-capability",
+        "8.6",
+        "12.0",
+    )
     engine = read_manifest(bundle)["engine"]
     assert engine["compute_capabilities"] == ["8.6", "12.0"]
     assert engine["profile"] == {"min": [1, 3, 64, 64], "opt": [4, 3, 64, 64], "max": [32, 3, 64, 64]}
@@ -196,8 +215,11 @@ def test_turing_fp32_gemm_fails_clearly(tmp_path):
 
     onnx.save(tiny_gemm(), tmp_path / "model.onnx")
     with pytest.raises(IGCVError) as raised:
-        build(load_builder("tensorrt_rtx"), BuildPlan("fp32", "model.onnx", "x", [1, 8], compute_capabilities=["7.5"]),
-              tmp_path)  # fmt: skip
+        build(
+            load_builder("tensorrt_rtx"),
+            BuildPlan("fp32", "model.onnx", "x", [1, 8], compute_capabilities=["7.5"]),
+            tmp_path,
+        )
     assert "FP32 GEMM is not supported" in raised.value.problem and "--precision fp16" in raised.value.fix
 
 
@@ -206,9 +228,13 @@ def tiny_gemm():
     from onnx import helper, numpy_helper
 
     weight = numpy_helper.from_array(np.ones((4, 8), np.float32), "w")
-    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)], "gemm",
-                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 8])],
-                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])], [weight])  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)],
+        "gemm",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])],
+        [weight],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
@@ -233,8 +259,9 @@ def test_parser_accepts_every_zoo_model(name, tmp_path):
 
     request = ExportRequest(name, imgsz=min(64, get_config(name).input_size[1]))
     model, config, weights = build_model(request)
-    ctx = ExportContext(request, "onnx", "fp32", config, model, tmp_path, tmp_path, None, None,
-                        {"model": {"weights": weights}})  # fmt: skip
+    ctx = ExportContext(
+        request, "onnx", "fp32", config, model, tmp_path, tmp_path, None, None, {"model": {"weights": weights}}
+    )
     path = base_onnx(ctx)
     assert check_compatibility(path.parent, [path.name])["accepted"] == [path.name]
 
@@ -245,11 +272,14 @@ def test_parser_names_unsupported_nodes(tmp_path):
     from igcv_deploy.exporters.trt.compat import check_compatibility
 
     graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["r"], name="relu0"),
-         helper.make_node("FancyOp", ["r"], ["y"], name="fancy0", domain="custom")], "g",
+        [
+            helper.make_node("Relu", ["x"], ["r"], name="relu0"),
+            helper.make_node("FancyOp", ["r"], ["y"], name="fancy0", domain="custom"),
+        ],
+        "g",
         [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("custom", 1)])
     onnx.save(model, tmp_path / "bad.onnx")
     with pytest.raises(IGCVError) as raised:
@@ -274,12 +304,22 @@ def test_trt10_int8_sets_flags_and_calibrator(tmp_path):
     from igcv_deploy.exporters.trt.trt10 import set_precision
 
     (tmp_path / "calibration.cache").write_bytes(b"TRT-100300-EntropyCalibration2\ninput: 3c010a14\n")
-    config = SimpleNamespace(flags=[], set_flag=lambda flag: config.flags.append(flag),
-                             set_calibration_profile=lambda profile: setattr(config, "profile", profile))  # fmt: skip
-    trt = SimpleNamespace(BuilderFlag=SimpleNamespace(FP16="FP16", INT8="INT8"), IInt8EntropyCalibrator2=object,
-                          __version__="10.7.0.23")  # fmt: skip
-    plan = BuildPlan("int8", "model_qdq.onnx", "input", [1, 3, 64, 64], implicit_onnx="model.onnx",
-                     calibration_cache="calibration.cache")  # fmt: skip
+    config = SimpleNamespace(
+        flags=[],
+        set_flag=lambda flag: config.flags.append(flag),
+        set_calibration_profile=lambda profile: setattr(config, "profile", profile),
+    )
+    trt = SimpleNamespace(
+        BuilderFlag=SimpleNamespace(FP16="FP16", INT8="INT8"), IInt8EntropyCalibrator2=object, __version__="10.7.0.23"
+    )
+    plan = BuildPlan(
+        "int8",
+        "model_qdq.onnx",
+        "input",
+        [1, 3, 64, 64],
+        implicit_onnx="model.onnx",
+        calibration_cache="calibration.cache",
+    )
     flags, calibrator = set_precision(trt, config, plan, tmp_path, profile="p")
     assert list(flags) == config.flags == ["FP16", "INT8"] and config.profile == "p"
     assert config.int8_calibrator is calibrator and calibrator.get_batch(["input"]) is None

@@ -25,7 +25,9 @@ def _stride_groups(perm) -> int | None:
     """g when perm == concat(x[:, j::g] for j < g), 1 < g < C."""
     size = len(perm)
     for groups in range(2, size):
-        if size % groups == 0 and np.array_equal(perm, np.concatenate([np.arange(j, size, groups) for j in range(groups)])):
+        if size % groups == 0 and np.array_equal(
+            perm, np.concatenate([np.arange(j, size, groups) for j in range(groups)])
+        ):
             return groups
     return None
 
@@ -71,15 +73,30 @@ class Net:
         inputs = [x, self.const(weight, "w")] + ([self.const(self.randn(c_out), "b")] if bias else [])
         pad = kernel // 2
         size = [(d + 2 * pad - kernel) // stride + 1 for d in (h, w)]
-        return self.op("Conv", inputs, [n, c_out, *size], group=groups, kernel_shape=[kernel] * 2, pads=[pad] * 4, strides=[stride] * 2)
+        return self.op(
+            "Conv",
+            inputs,
+            [n, c_out, *size],
+            group=groups,
+            kernel_shape=[kernel] * 2,
+            pads=[pad] * 4,
+            strides=[stride] * 2,
+        )
 
     def depthwise(self, x: str, stride: int = 1) -> str:
         return self.conv(x, self.channels(x), 3, stride, groups=self.channels(x))
 
     def bn(self, x: str) -> str:
         c = self.channels(x)
-        params = [self.rng.uniform(0.5, 1.5, c), self.rng.standard_normal(c), self.rng.standard_normal(c) * 0.1, self.rng.uniform(0.5, 1.5, c)]
-        return self.op("BatchNormalization", [x] + [self.const(p.astype(np.float32), "bn") for p in params], self.shapes[x])
+        params = [
+            self.rng.uniform(0.5, 1.5, c),
+            self.rng.standard_normal(c),
+            self.rng.standard_normal(c) * 0.1,
+            self.rng.uniform(0.5, 1.5, c),
+        ]
+        return self.op(
+            "BatchNormalization", [x] + [self.const(p.astype(np.float32), "bn") for p in params], self.shapes[x]
+        )
 
     def act(self, x: str, kind: str = "Relu") -> str:
         if kind == "Clip":
@@ -117,11 +134,15 @@ class Net:
         if spelling == "split_concat":
             runs = source_runs(perm)
             ordered = sorted(runs)
-            parts = self.op("Split", [x, self.const(np.array([n for _, n in ordered]), "split")], None, len(runs), axis=1)
+            parts = self.op(
+                "Split", [x, self.const(np.array([n for _, n in ordered]), "split")], None, len(runs), axis=1
+            )
             parts = [parts] if isinstance(parts, str) else parts
             return self.op("Concat", [parts[ordered.index(run)] for run in runs], shape, axis=1)
         if spelling == "slice_concat":
-            return self.op("Concat", [self._slice(x, start, start + n, 1) for start, n in source_runs(perm)], shape, axis=1)
+            return self.op(
+                "Concat", [self._slice(x, start, start + n, 1) for start, n in source_runs(perm)], shape, axis=1
+            )
         if spelling == "strided_slices":
             groups = _stride_groups(perm)
             return self.op("Concat", [self._slice(x, j, len(perm), groups) for j in range(groups)], shape, axis=1)

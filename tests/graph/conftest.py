@@ -19,7 +19,9 @@ def run_ov(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     import openvino as ov
 
     core = ov.Core()
-    compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled = core.compile_model(
+        core.read_model(model.SerializeToString(), b""), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+    )
     return compiled({0: x})[0]
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from igcv_deploy.graph import count_permutations
-from igcv_deploy.graph.pipeline import CANONICALIZE, run_passes
 from igcv_deploy.graph.perm_algebra import shuffle
+from igcv_deploy.graph.pipeline import CANONICALIZE, run_passes
 
 from .builders import DIGIT_SPELLINGS, Net
 from .conftest import op_types, permutes
@@ -33,8 +33,12 @@ def test_only_constant_4d_reshapes_count_as_static():
         net = Net(8, 4)
         model = net.model(net.permute("x", shuffle(8, 2), spelling))
         assert count_permutations(model) == {
-            "total": 1, "reshape_transpose": 1, "gather": 0, "concat": 0, "all_4d_constant": static,
-        }  # fmt: skip
+            "total": 1,
+            "reshape_transpose": 1,
+            "gather": 0,
+            "concat": 0,
+            "all_4d_constant": static,
+        }
 
 
 def test_reversed_and_unequal_slices():
@@ -51,7 +55,11 @@ def test_lookalikes_are_left_alone():
     repeated = net.op("Gather", ["x", net.const(np.array([0, 0, 1, 2, 3, 4, 5, 6]))], [1, 8, 4, 4], axis=1)
     spatial = net.op("Gather", ["x", net.const(np.array([3, 2, 1, 0]))], [1, 8, 4, 4], axis=2)
     split = net.op("Reshape", ["x", net.const(np.array([1, 8, 2, 8]))], None)
-    mixes_space = net.op("Reshape", [net.op("Transpose", [split], None, perm=[0, 2, 1, 3]), net.const(np.array([1, 8, 4, 4]))], [1, 8, 4, 4])
+    mixes_space = net.op(
+        "Reshape",
+        [net.op("Transpose", [split], None, perm=[0, 2, 1, 3]), net.const(np.array([1, 8, 4, 4]))],
+        [1, 8, 4, 4],
+    )
     halves = net.op("Split", ["x", net.const(np.array([4, 4]))], None, 2, axis=1)
     other = net.op("Concat", [halves[0], net._slice(net.act("x"), 4, 8, 1)], [1, 8, 4, 4], axis=1)
     model = net.model(repeated, spatial, mixes_space, other)

@@ -112,8 +112,15 @@ def igcv3_onnx(tmp_path_factory) -> onnx.ModelProto:
     path = tmp_path_factory.mktemp("igcv3") / "igcv3.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(init_random_weights(create_model("igcv3")), (torch.zeros(1, 3, 64, 64),), str(path),
-                          dynamo=False, opset_version=17, input_names=["input"], output_names=["logits"])  # fmt: skip
+        torch.onnx.export(
+            init_random_weights(create_model("igcv3")),
+            (torch.zeros(1, 3, 64, 64),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["input"],
+            output_names=["logits"],
+        )
     return onnx.load(str(path))
 
 

@@ -18,7 +18,6 @@ from igcv_deploy.graph import count_permutations, fold_permutations
 
 from .conftest import rel_error, run_ort, run_ov
 
-
 SIZE = 64
 
 
@@ -57,7 +56,9 @@ def igcv3():
 @pytest.fixture(scope="module")
 def torchscript(igcv3, tmp_path_factory):
     model, x, _ = igcv3
-    exported = export(model, torch.from_numpy(x[:1]), tmp_path_factory.mktemp("ts") / "igcv3.onnx", dynamo=False, opset_version=17)
+    exported = export(
+        model, torch.from_numpy(x[:1]), tmp_path_factory.mktemp("ts") / "igcv3.onnx", dynamo=False, opset_version=17
+    )
     return onnxslim.slim(exported)
 
 
@@ -101,7 +102,10 @@ def test_igcv3_parity_with_pytorch(igcv3, folded, target):
 
 
 def conv_bn(c_in, c_out, kernel=1, stride=1, groups=1, act=None):
-    layers = [torch.nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False), torch.nn.BatchNorm2d(c_out)]
+    layers = [
+        torch.nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+        torch.nn.BatchNorm2d(c_out),
+    ]
     return torch.nn.Sequential(*layers, *([act()] if act else []))
 
 
@@ -114,7 +118,9 @@ class Block(torch.nn.Module):
 
         mid = c_in * expansion
         depthwise = conv_bn(mid, mid, 3, stride, groups=mid, act=torch.nn.ReLU6)
-        self.body = torch.nn.Sequential(conv_bn(c_in, mid, groups=2), ChannelShuffle(mid, 2), depthwise, conv_bn(mid, c_out, groups=2))
+        self.body = torch.nn.Sequential(
+            conv_bn(c_in, mid, groups=2), ChannelShuffle(mid, 2), depthwise, conv_bn(mid, c_out, groups=2)
+        )
         self.residual = stride == 1 and c_in == c_out
 
     def forward(self, x):
@@ -150,7 +156,13 @@ def test_dynamic_batch_exports(blocks, exporter, tmp_path):
     assert count_permutations(exported)["reshape_transpose"] == 2
     for target in ("onnxruntime", "openvino"):
         folded, _ = fold_permutations(exported, target)
-        assert count_permutations(folded) == {"total": 2, "reshape_transpose": 2, "gather": 0, "concat": 0, "all_4d_constant": True}
+        assert count_permutations(folded) == {
+            "total": 2,
+            "reshape_transpose": 2,
+            "gather": 0,
+            "concat": 0,
+            "all_4d_constant": True,
+        }
         assert not any(n.op_type in ("Shape", "Gather", "Concat") for n in folded.graph.node)
         assert folded.graph.input[0].type.tensor_type.shape.dim[0].dim_param
         run = run_ov if target == "openvino" else run_ort

@@ -15,7 +15,6 @@ from igcv_deploy.graph.perm_algebra import shuffle
 from .builders import Net
 from .conftest import rel_error, run_ort, run_ov, sample_input
 
-
 SWAP = np.r_[[12], 1:12, [0], 13:24]  # swaps channels 0 and 12: no reshape form, mixes the g=2 halves
 
 

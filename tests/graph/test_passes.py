@@ -16,7 +16,14 @@ from igcv_deploy.graph.pipeline import run_passes
 from .builders import Net
 from .conftest import op_types, permutes, rel_error, run_ort, run_ov, sample_input
 
-MOVES = ["normalize", "canonicalize_reshape_transpose", "canonicalize_gather", "canonicalize_concat", "compose", "slide_down"]
+MOVES = [
+    "normalize",
+    "canonicalize_reshape_transpose",
+    "canonicalize_gather",
+    "canonicalize_concat",
+    "compose",
+    "slide_down",
+]
 
 
 def folded_equal(model: onnx.ModelProto, target: str = "onnxruntime", batch: int = 1):
@@ -43,7 +50,17 @@ def test_slide_down_reindexes_channelwise_ops_and_stops_at_grouped_conv():
     x = net.conv(net.channel_const(net.act(net.bn(x), "Clip")), 8, 3, groups=8)
     model = net.model(net.conv(net.act(net.bn(x)), 4, groups=2))
     graph_model, log = run_passes(model, MOVES)
-    assert op_types(graph_model) == ["Conv", "BatchNormalization", "Clip", "Add", "Conv", "BatchNormalization", "Relu", "ChannelPermute", "Conv"]
+    assert op_types(graph_model) == [
+        "Conv",
+        "BatchNormalization",
+        "Clip",
+        "Add",
+        "Conv",
+        "BatchNormalization",
+        "Relu",
+        "ChannelPermute",
+        "Conv",
+    ]
     crossed = entries(log, "slide_down")
     assert [e["op"] for e in crossed] == ["BatchNormalization", "Clip", "Add", "Conv", "BatchNormalization", "Relu"]
     assert [len(e["reindexed"]) for e in crossed] == [4, 0, 1, 2, 4, 0]
@@ -54,7 +71,9 @@ def test_slide_down_reindexes_channelwise_ops_and_stops_at_grouped_conv():
 def test_absorbed_into_dense_conv_and_classifier(spelling):
     net = Net(12, 6)
     a = net.conv(net.permute(net.bn("x"), shuffle(12, 3), spelling), 6, 3)  # dense conv after: input axis
-    b = net.head(net.act(net.permute(net.conv("x", 12, groups=4), shuffle(12, 4), spelling)))  # via GAP/Flatten into Gemm
+    b = net.head(
+        net.act(net.permute(net.conv("x", 12, groups=4), shuffle(12, 4), spelling))
+    )  # via GAP/Flatten into Gemm
     model = net.model(a, b)
     graph_model, log = run_passes(model, MOVES)
     assert permutes(graph_model) == []
@@ -92,9 +111,16 @@ def test_compose_merges_chains_duplicates_and_inverse_pairs():
     cancelled = net.permute(net.permute(net.act("x"), shuffle(12, 3), "rtr4d"), inverse(shuffle(12, 3)), "split_concat")
     duplicate = net.add(net.permute("x", shuffle(12, 2), "gather"), net.permute("x", shuffle(12, 2), "rtr5d"))
     model = net.model(twice, cancelled, duplicate)
-    graph_model, log = run_passes(model, ["canonicalize_reshape_transpose", "canonicalize_gather", "canonicalize_concat", "compose"])
+    graph_model, log = run_passes(
+        model, ["canonicalize_reshape_transpose", "canonicalize_gather", "canonicalize_concat", "compose"]
+    )
     assert permutes(graph_model) == [shuffle(12, 3)[shuffle(12, 2)].tolist(), shuffle(12, 2).tolist()]
-    assert sorted(e["action"] for e in entries(log, "compose")) == ["compose", "compose", "delete_identity", "merge_duplicate"]
+    assert sorted(e["action"] for e in entries(log, "compose")) == [
+        "compose",
+        "compose",
+        "delete_identity",
+        "merge_duplicate",
+    ]
     folded_equal(model)
 
 
@@ -128,7 +154,13 @@ def test_lowering_shapes(dynamic):
     batch = (0, -1) if dynamic else (1, 2)
     assert [batch[0], 2, 12, 16] in shapes and [batch[0], 24, 4, 4] in shapes
     assert [batch[1], 3, 4, 16] in shapes and [batch[1] // 2 if not dynamic else -1, 24, 4, 4] in shapes
-    assert count_permutations(folded) == {"total": 2, "reshape_transpose": 2, "gather": 0, "concat": 0, "all_4d_constant": True}
+    assert count_permutations(folded) == {
+        "total": 2,
+        "reshape_transpose": 2,
+        "gather": 0,
+        "concat": 0,
+        "all_4d_constant": True,
+    }
 
 
 @pytest.mark.parametrize("target", ["onnxruntime", "tensorrt", "openvino"])
@@ -146,7 +178,10 @@ def test_general_permutation_falls_back_per_target(target):
 
 def test_graph_inputs_and_outputs_survive():
     net = Net(8, 4)
-    model = net.model(net.permute("x", shuffle(8, 2), "rtr5d"), net.permute(net.permute("x", shuffle(8, 2), "gather"), shuffle(8, 4), "gather"))
+    model = net.model(
+        net.permute("x", shuffle(8, 2), "rtr5d"),
+        net.permute(net.permute("x", shuffle(8, 2), "gather"), shuffle(8, 4), "gather"),
+    )
     folded, log = folded_equal(model)
     assert [o.name for o in folded.graph.output] == [o.name for o in model.graph.output]
     assert count_permutations(folded)["total"] == 1
@@ -169,5 +204,12 @@ def test_less_common_channelwise_ops_and_a_matmul_classifier():
     graph_model, log = run_passes(model, MOVES)
     assert permutes(graph_model) == []
     crossed = [(e["op"], len(e["reindexed"])) for e in entries(log, "slide_down")]
-    assert crossed == [("PRelu", 1), ("InstanceNormalization", 2), ("Mul", 1), ("ReduceMean", 0), ("Reshape", 0), ("MatMul", 1)]
+    assert crossed == [
+        ("PRelu", 1),
+        ("InstanceNormalization", 2),
+        ("Mul", 1),
+        ("ReduceMean", 0),
+        ("Reshape", 0),
+        ("MatMul", 1),
+    ]
     folded_equal(model)

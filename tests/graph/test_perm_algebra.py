@@ -69,7 +69,9 @@ def test_shuffles_never_map_groups_to_groups():
     """Spec §4.5: shuffle(C, g) keeps contiguous blocks only for g' = 1 and g' = C."""
     for channels in (8, 12, 16, 24):
         for g in [d for d in range(2, channels) if channels % d == 0]:
-            blocks = [b for b in range(1, channels + 1) if channels % b == 0 and block_structure(shuffle(channels, g), b)]
+            blocks = [
+                b for b in range(1, channels + 1) if channels % b == 0 and block_structure(shuffle(channels, g), b)
+            ]
             assert blocks == [1, channels]
 
 

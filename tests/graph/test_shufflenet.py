@@ -41,8 +41,6 @@ def test_shufflenet_v1_units():
     assert rel_error(run_ort(model, data), run_ov(folded, data)) <= 1e-5
 
 
-
-
 def channel_shuffle(x, groups: int):
     """torchvision.models.shufflenetv2.channel_shuffle."""
     b, c, h, w = x.size()
@@ -64,7 +62,9 @@ class InvertedResidual(torch.nn.Module):
             return [nn.Conv2d(c_in, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
 
         self.branch1 = nn.Sequential(*dw(inp, stride), *pw(inp, features)) if stride > 1 else nn.Sequential()
-        self.branch2 = nn.Sequential(*pw(inp if stride > 1 else features, features), *dw(features, stride), *pw(features, features))
+        self.branch2 = nn.Sequential(
+            *pw(inp if stride > 1 else features, features), *dw(features, stride), *pw(features, features)
+        )
 
     def forward(self, x):
         if self.stride == 1:
@@ -90,6 +90,12 @@ def test_torchvision_shufflenet_v2_blocks(tmp_path):
     folded, _ = fold_permutations(exported, "openvino")
     # the last shuffle is absorbed by the dense head conv; the others feed chunk() (a Split) and stay
     assert count_permutations(exported)["total"] == 3
-    assert count_permutations(folded) == {"total": 2, "reshape_transpose": 2, "gather": 0, "concat": 0, "all_4d_constant": True}
+    assert count_permutations(folded) == {
+        "total": 2,
+        "reshape_transpose": 2,
+        "gather": 0,
+        "concat": 0,
+        "all_4d_constant": True,
+    }
     assert rel_error(reference, run_ort(folded, x.numpy())) <= 1e-4
     assert rel_error(reference, run_ov(folded, x.numpy())) <= 1e-4

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-TYPE_FLAGS = {np.dtype("float32"): 0, np.dtype("float64"): 1, np.dtype("float16"): 2, np.dtype("uint8"): 3,
-              np.dtype("int32"): 4, np.dtype("int8"): 5, np.dtype("int64"): 6}  # fmt: skip
+TYPE_FLAGS = {
+    np.dtype("float32"): 0,
+    np.dtype("float64"): 1,
+    np.dtype("float16"): 2,
+    np.dtype("uint8"): 3,
+    np.dtype("int32"): 4,
+    np.dtype("int8"): 5,
+    np.dtype("int64"): 6,
+}
 CPU = (1, 0)  # Context: dev_type kCPU = 1, dev_id 0
 
 

@@ -31,6 +31,7 @@ def _outputs_match(a: torch.nn.Module, b: torch.nn.Module, size: int, tolerance:
 @pytest.mark.parametrize("osmr_name, ours", [("igcv3_w1", "igcv3"), ("igcv3_wd4", "igcv3-0.25")])
 def test_pytorchcv_round_trip(tmp_path, osmr_name, ours):
     from pytorchcv.models import igcv3  # the oracle; `make setup` installs it
+
     torch.manual_seed(0)
     reference = randomise_bn(getattr(igcv3, osmr_name)())
     path = tmp_path / f"{osmr_name}.pth"
@@ -46,6 +47,7 @@ def test_pytorchcv_round_trip(tmp_path, osmr_name, ours):
 
 def test_pytorchcv_wrong_width_lists_shape_mismatches(tmp_path):
     from pytorchcv.models import igcv3  # the oracle; `make setup` installs it
+
     path = tmp_path / "wd4.pth"
     torch.save(igcv3.igcv3_wd4().state_dict(), path)
     offender = r"shape mismatches \(features\.init_block\.conv\.weight \(8, 3, 3, 3\) vs \(32, 3, 3, 3\)"

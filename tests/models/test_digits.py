@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from igcv_deploy.models import create_model, get_config
-from igcv_deploy.models import digits
+from igcv_deploy.models import create_model, digits, get_config
 
 
 @pytest.fixture(scope="module")

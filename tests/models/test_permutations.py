@@ -37,7 +37,9 @@ def mxnet_reorder(data: np.ndarray, branch_factor: int) -> np.ndarray:
 @pytest.mark.parametrize("channels, branch", [(8, 2), (8, 4), (48, 24), (200, 100)])
 def test_igcv1_reorder_is_shuffle(channels, branch):
     x = np.random.default_rng(0).standard_normal((2, channels, 3, 4)).astype(np.float32)
-    np.testing.assert_array_equal(ChannelShuffle(channels, branch)(torch.from_numpy(x)).numpy(), mxnet_reorder(x, branch))
+    np.testing.assert_array_equal(
+        ChannelShuffle(channels, branch)(torch.from_numpy(x)).numpy(), mxnet_reorder(x, branch)
+    )
 
 
 def path_counts(block: nn.Module, c_in: int, drop_shuffles: bool = False) -> np.ndarray:

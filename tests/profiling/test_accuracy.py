@@ -24,7 +24,9 @@ def _within(measure, tolerance: float) -> dict:
 
 @pytest.mark.slow
 def test_p50_matches_benchmark_app(static_ir, record_property):
-    result = _within(lambda: openvino_side_by_side(static_ir, rounds=3, seconds=1, threads=None), BENCHMARK_APP_TOLERANCE)
+    result = _within(
+        lambda: openvino_side_by_side(static_ir, rounds=3, seconds=1, threads=None), BENCHMARK_APP_TOLERANCE
+    )
     record_property("benchmark_app_ratio", result["ratio"])
     print(f"\nours / benchmark_app p50 = {result['ratio']:.3f} {result}")
     assert abs(result["ratio"] - 1) <= BENCHMARK_APP_TOLERANCE, result
@@ -34,7 +36,9 @@ def test_p50_matches_benchmark_app(static_ir, record_property):
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_p50_matches_the_runtimes_own_timer_on_the_same_calls(runtime, bundle, static_ir, record_property):
     if runtime == "onnxruntime":  # the model_run durations of its profiler
-        result = _within(lambda: onnxruntime_same_calls(bundle / "model.onnx", iterations=40, threads=2), SAME_CALLS_TOLERANCE)
+        result = _within(
+            lambda: onnxruntime_same_calls(bundle / "model.onnx", iterations=40, threads=2), SAME_CALLS_TOLERANCE
+        )
     else:  # InferRequest.latency, what benchmark_app reports
         result = _within(lambda: openvino_same_calls(static_ir, iterations=40, threads=2), SAME_CALLS_TOLERANCE)
     record_property(f"{runtime}_same_calls_ratio", result["ratio"])

@@ -70,12 +70,15 @@ def test_static_batch_refused(profile_cli, static_ir):
     assert doc is None
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--hint", "throughput"), ("--hint", "openvino only")),
-    (("--runtime", "tensorrt"), ("tensorrt cannot run",)),
-    (("--batch", "1", "--batch-sweep", "1", "2"), ("sweep",)),
-    (("--iterations", "0"), ("positive",)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--hint", "throughput"), ("--hint", "openvino only")),
+        (("--runtime", "tensorrt"), ("tensorrt cannot run",)),
+        (("--batch", "1", "--batch-sweep", "1", "2"), ("sweep",)),
+        (("--iterations", "0"), ("positive",)),
+    ],
+)
 def test_usage_errors(profile_cli, bundle, args, words):
     _one_line_error(*profile_cli(bundle, *QUICK, *args)[::2], 2, *words)
 

@@ -22,7 +22,12 @@ print("no torch")
 
 
 def test_profile_without_torch(bundle, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(bundle), str(tmp_path / "r.json")],
-                          capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(bundle), str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "no torch"

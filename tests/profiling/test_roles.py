@@ -37,8 +37,13 @@ class Builder:
         return self.op("Reshape", f"{prefix}/Reshape_1", t, self.const(f"{prefix}.s2", [1, c, 8, 8], np.int64))
 
     def save(self, path, out):
-        graph = helper.make_graph(self.nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
-                                  [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], self.inits)
+        graph = helper.make_graph(
+            self.nodes,
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
+            [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+            self.inits,
+        )
         onnx.save(helper.make_model(graph), str(path))
         return read_graph(path)
 
@@ -50,10 +55,23 @@ def igcv_block(b: Builder, permutation: str = "rtr", where: str = "before_dw") -
     if permutation == "rtr":
         y = b.shuffle("shuffle", y, 16)
     elif permutation == "gather":
-        y = b.op("Gather", "shuffle/Gather", y, b.const("idx", [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15], np.int64), axis=1)
+        y = b.op(
+            "Gather",
+            "shuffle/Gather",
+            y,
+            b.const("idx", [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15], np.int64),
+            axis=1,
+        )
     elif permutation == "split_concat":  # how the folding passes lower a shuffle for OpenVINO
-        b.nodes.append(helper.make_node("Split", [y, b.const("sizes", [4, 4, 4, 4], np.int64)],
-                                        [f"part{i}" for i in range(4)], name="shuffle/Split", axis=1))
+        b.nodes.append(
+            helper.make_node(
+                "Split",
+                [y, b.const("sizes", [4, 4, 4, 4], np.int64)],
+                [f"part{i}" for i in range(4)],
+                name="shuffle/Split",
+                axis=1,
+            )
+        )
         y = b.op("Concat", "shuffle/Concat", "part2", "part0", "part3", "part1", axis=1)
     else:  # dynamo's x[:, perm]
         t = b.op("Transpose", "shuffle/T0", y, perm=[1, 0, 2, 3])
@@ -75,7 +93,9 @@ def test_igcv_block_roles(tmp_path, permutation, where):
     assert roles["project"] == "projection"
     assert roles["residual"] == "other"
     perms = {name for name, role in roles.items() if role == "permutation"}
-    assert len(perms) == {"gather": 1, "split_concat": 2}.get(permutation, 3) and all(n.startswith("shuffle/") for n in perms)
+    assert len(perms) == {"gather": 1, "split_concat": 2}.get(permutation, 3) and all(
+        n.startswith("shuffle/") for n in perms
+    )
 
 
 def test_dense_mobilenet_block_gets_positional_roles(tmp_path):
@@ -86,7 +106,12 @@ def test_dense_mobilenet_block_gets_positional_roles(tmp_path):
     stem = b.conv("head", out, 16, 8)
     roles = classify(b.save(tmp_path / "m.onnx", stem))
     assert (roles["expand"], roles["expand/act"], roles["dw"], roles["project"], roles["head"]) == (
-        "expansion", "expansion", "depthwise", "projection", "other")
+        "expansion",
+        "expansion",
+        "depthwise",
+        "projection",
+        "other",
+    )
 
 
 def test_runtime_names_map_back(tmp_path):
@@ -102,9 +127,15 @@ def test_runtime_names_map_back(tmp_path):
         {"name": "something_else", "op_type": "Mystery", "ms": 0.4},
     ]
     got = [(x["role"], x["op_type"], x["graph_node"]) for x in attribute(layers, nodes)]
-    assert got == [("depthwise", "FusedConv", "dw/act"), ("layout", "ReorderOutput", None),
-                   ("expansion", "GroupConvolution", "expand"), ("permutation", "ShuffleChannels", "shuffle/Reshape_1"),
-                   ("projection", "Conv", "project"), ("layout", "Reformat", "project"), ("other", "Mystery", None)]
+    assert got == [
+        ("depthwise", "FusedConv", "dw/act"),
+        ("layout", "ReorderOutput", None),
+        ("expansion", "GroupConvolution", "expand"),
+        ("permutation", "ShuffleChannels", "shuffle/Reshape_1"),
+        ("projection", "Conv", "project"),
+        ("layout", "Reformat", "project"),
+        ("other", "Mystery", None),
+    ]
     summary = aggregate({"source": "test", "layers": layers}, nodes, "m.onnx")
     assert summary["total_ms"] == pytest.approx(5.0)
     assert summary["by_role"]["expansion"] == 2.0 and summary["by_role"]["layout"] == pytest.approx(0.6)
@@ -113,7 +144,9 @@ def test_runtime_names_map_back(tmp_path):
 
 
 def test_without_a_graph_only_op_types_and_layout():
-    layers = attribute([{"name": "a", "op_type": "Conv", "ms": 1.0}, {"name": "r", "op_type": "Reorder", "ms": 1.0}], None)
+    layers = attribute(
+        [{"name": "a", "op_type": "Conv", "ms": 1.0}, {"name": "r", "op_type": "Reorder", "ms": 1.0}], None
+    )
     assert [x["role"] for x in layers] == ["other", "layout"]
 
 

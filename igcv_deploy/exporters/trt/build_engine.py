@@ -21,7 +21,9 @@ def rebuild(folder: Path) -> dict:
     bundle = Bundle.load(folder)
     engine = bundle.manifest.get("engine", {})
     if bundle.manifest.get("target") != "tensorrt" or "plan" not in engine:
-        raise IGCVError(f"'{folder}' is not a tensorrt bundle", "export one with: igcv-export --model M --target tensorrt")
+        raise IGCVError(
+            f"'{folder}' is not a tensorrt bundle", "export one with: igcv-export --model M --target tensorrt"
+        )
     library = load_builder("tensorrt")
     section = build(library, BuildPlan(**engine["plan"]), folder)
     section["parity"] = "not measured by build-engine (no PyTorch reference on the device)"
@@ -39,6 +41,8 @@ def _build_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     manifest = rebuild(Path(args.bundle))
     engine = manifest["engine"]
-    print(f"built {Path(args.bundle) / engine['file']} ({engine['size_bytes'] / 2**20:.1f} MB) with "
-          f"{engine['library']} {engine['version']} in {engine['build_seconds']:.1f} s")  # fmt: skip
+    print(
+        f"built {Path(args.bundle) / engine['file']} ({engine['size_bytes'] / 2**20:.1f} MB) with "
+        f"{engine['library']} {engine['version']} in {engine['build_seconds']:.1f} s"
+    )
     return 0

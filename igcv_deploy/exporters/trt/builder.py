@@ -59,17 +59,26 @@ def build(library: Library, plan: BuildPlan, folder: Path) -> dict:
     serialized = parsed.builder.build_serialized_network(parsed.network, config)
     seconds = time.perf_counter() - start
     if serialized is None:
-        raise IGCVError(f"{library.label} could not build the engine: {library.logger.last_error()}", _build_hint(library))
+        raise IGCVError(
+            f"{library.label} could not build the engine: {library.logger.last_error()}", _build_hint(library)
+        )
     (folder / ENGINE).write_bytes(serialized)
     if not library.rtx:
         (folder / TIMING_CACHE).write_bytes(config.get_timing_cache().serialize())
         plan.timing_cache = TIMING_CACHE
     return {
-        "status": "built", "file": ENGINE, "library": library.name, "version": library.version, "source": source,
-        **details, "profile": plan.profile_shapes(), "build_seconds": round(seconds, 2),
-        "size_bytes": serialized.nbytes, "inspection": inspect_engine(library, serialized, parsed.network, folder),
+        "status": "built",
+        "file": ENGINE,
+        "library": library.name,
+        "version": library.version,
+        "source": source,
+        **details,
+        "profile": plan.profile_shapes(),
+        "build_seconds": round(seconds, 2),
+        "size_bytes": serialized.nbytes,
+        "inspection": inspect_engine(library, serialized, parsed.network, folder),
         "plan": asdict(plan),
-    }  # fmt: skip
+    }
 
 
 def _add_profile(builder, config, plan: BuildPlan):
@@ -86,8 +95,10 @@ def _configure(library: Library, config, plan: BuildPlan, folder: Path, profile)
     """The version-specific part: RTX target GPUs, or TensorRT's timing cache and (<= 10) precision flags."""
     trt = library.trt
     if library.rtx:
-        return {"mode": "strongly typed",
-                "compute_capabilities": rtx.set_compute_capabilities(trt, config, plan.compute_capabilities)}, None  # fmt: skip
+        return {
+            "mode": "strongly typed",
+            "compute_capabilities": rtx.set_compute_capabilities(trt, config, plan.compute_capabilities),
+        }, None
     cache = (folder / plan.timing_cache).read_bytes() if plan.timing_cache else b""
     config.set_timing_cache(config.create_timing_cache(cache), False)
     if library.strongly_typed:

@@ -16,15 +16,19 @@ class ParsedNetwork:
         self.network = self.builder.create_network(0)  # explicit batch; strongly typed on TRT 11 and RTX
         self.parser = library.trt.OnnxParser(self.network, library.logger)
         if not self.parser.parse_from_file(str(path)):
-            raise IGCVError(f"{library.label} cannot parse {path.name}: {self._problems(path)}",
-                            "replace or remove these nodes, or export with a different --opset")  # fmt: skip
+            raise IGCVError(
+                f"{library.label} cannot parse {path.name}: {self._problems(path)}",
+                "replace or remove these nodes, or export with a different --opset",
+            )
 
     def _problems(self, path: Path) -> str:
         import onnx
 
-        unsupported = [f"{node.name} ({node.op_type}): unsupported operator"
-                       for node in onnx.load(str(path), load_external_data=False).graph.node
-                       if not self.parser.supports_operator(node.op_type)]  # fmt: skip
+        unsupported = [
+            f"{node.name} ({node.op_type}): unsupported operator"
+            for node in onnx.load(str(path), load_external_data=False).graph.node
+            if not self.parser.supports_operator(node.op_type)
+        ]
         errors = [self.parser.get_error(i) for i in range(self.parser.num_errors)]
         failed = [f"{e.node_name() or 'model'} ({e.node_operator() or '-'}): {e.desc()}" for e in errors]
         return "; ".join(dict.fromkeys(unsupported + failed))

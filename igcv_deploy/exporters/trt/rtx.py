@@ -9,9 +9,12 @@ DEFAULT_COMPUTE_CAPABILITIES = ("8.0", "8.6", "8.9", "12.0")
 
 
 def compute_capabilities(trt) -> dict:
-    """"8.6" -> ComputeCapability.SM86, for every architecture this TensorRT-RTX knows."""
-    return {f"{name[2:-1]}.{name[-1]}": member for name, member in trt.ComputeCapability.__members__.items()
-            if name.startswith("SM")}  # fmt: skip
+    """ "8.6" -> ComputeCapability.SM86, for every architecture this TensorRT-RTX knows."""
+    return {
+        f"{name[2:-1]}.{name[-1]}": member
+        for name, member in trt.ComputeCapability.__members__.items()
+        if name.startswith("SM")
+    }
 
 
 def resolve(trt, values: list[str]) -> list:

@@ -21,8 +21,13 @@ FLOAT_ONNX, CALIBRATION_CACHE = "model.onnx", "calibration.cache"
 def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
     """Write the ONNX an engine is built from; with `implicit_int8`, also the FP32 ONNX + cache TensorRT 10 uses."""
     request = ctx.request
-    plan = BuildPlan(ctx.precision, FLOAT_ONNX, INPUT_NAME, [request.batch, *ctx.config.input_size],
-                     max_batch=max(DEFAULT_MAX_BATCH, request.batch) if request.dynamic_batch else None)  # fmt: skip
+    plan = BuildPlan(
+        ctx.precision,
+        FLOAT_ONNX,
+        INPUT_NAME,
+        [request.batch, *ctx.config.input_size],
+        max_batch=max(DEFAULT_MAX_BATCH, request.batch) if request.dynamic_batch else None,
+    )
     if ctx.precision != "int8":
         export_onnx(ctx)
         return plan
@@ -33,7 +38,9 @@ def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
 
         shutil.copyfile(base_onnx(ctx), ctx.bundle_dir / FLOAT_ONNX)
         ctx.check_parity(FLOAT_ONNX, OnnxRuntimeRunner(ctx.bundle_dir / FLOAT_ONNX), precision="fp32")
-        write_calibration_cache(result.amax, ctx.bundle_dir / CALIBRATION_CACHE, algorithm=cache_algorithm(result.method))
+        write_calibration_cache(
+            result.amax, ctx.bundle_dir / CALIBRATION_CACHE, algorithm=cache_algorithm(result.method)
+        )
         plan.implicit_onnx, plan.calibration_cache = FLOAT_ONNX, CALIBRATION_CACHE
     return plan
 

@@ -108,12 +108,13 @@ def densify(ctx: FoldContext, graph: ir.Graph, conv: ir.Node) -> None:
     conv.attributes["group"] = ir.AttrInt64("group", 1)
 
 
-def slice_channelwise(ctx: FoldContext, graph: ir.Graph, node: ir.Node, x: ir.Value, channels: np.ndarray,
-                      before: ir.Node) -> ir.Value:  # fmt: skip
+def slice_channelwise(
+    ctx: FoldContext, graph: ir.Graph, node: ir.Node, x: ir.Value, channels: np.ndarray, before: ir.Node
+) -> ir.Value:
     """A copy of `node` reading x and computing only the output `channels` (per-channel constants sliced)."""
     attributes = {name: a.value for name, a in node.attributes.items()}
     inputs = [x]
-    for index, value in enumerate(node.inputs[1:], start=1):
+    for value in node.inputs[1:]:
         per_channel = value is not None and (node.op_type == "BatchNormalization" or node.op_type == "Conv")
         inputs.append(add_const(ctx, graph, value.name, const_array(value)[channels]) if per_channel else value)
     if node.op_type == "Conv" and attr(node, "group", 1) == const_array(node.inputs[1]).shape[0]:

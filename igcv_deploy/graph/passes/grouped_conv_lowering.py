@@ -41,9 +41,14 @@ def run(model: ir.Model, ctx: FoldContext, plan: Mapping[str, str] | None = None
             raise ValueError(f"unknown grouped-conv variant {variant!r} for block {block.signature}")
         if variant == "split" and not block.splittable():
             variant = "native"
-        record = {"block": block.projection.name, "signature": block.signature, "variant": variant,
-                  "added_macs": block.added_macs(variant), "input": block.expansion.inputs[0].name,
-                  "output": block.projection.outputs[0].name}  # fmt: skip
+        record = {
+            "block": block.projection.name,
+            "signature": block.signature,
+            "variant": variant,
+            "added_macs": block.added_macs(variant),
+            "input": block.expansion.inputs[0].name,
+            "output": block.projection.outputs[0].name,
+        }
         LOWERINGS[variant](model.graph, block, ctx)
         ctx.record(**record)
 
@@ -111,5 +116,9 @@ def _insert(ctx: FoldContext, graph: ir.Graph, node: ir.Node, before: ir.Node, n
     return node.outputs[0]
 
 
-LOWERINGS = {"native": lambda graph, block, ctx: None, "dense_projection": _dense_projection,
-             "dense_expansion": _dense_expansion, "split": _split}  # fmt: skip
+LOWERINGS = {
+    "native": lambda graph, block, ctx: None,
+    "dense_projection": _dense_projection,
+    "dense_expansion": _dense_expansion,
+    "split": _split,
+}

@@ -34,9 +34,14 @@ def _cross(graph: ir.Graph, node: ir.Node, consumer: ir.Node, index: int, crossi
     consumer.replace_input_with(index, node.inputs[0])
     absorbed = is_identity(crossing.perm)
     ctx.record(
-        node=node.name, origin=attr(node, "origin"), length=len(crossing.perm), through=consumer.name,
-        op=consumer.op_type, reindexed=reindexed, absorbed=absorbed,
-    )  # fmt: skip
+        node=node.name,
+        origin=attr(node, "origin"),
+        length=len(crossing.perm),
+        through=consumer.name,
+        op=consumer.op_type,
+        reindexed=reindexed,
+        absorbed=absorbed,
+    )
     _drop_if_unused(graph, node)
     return None if absorbed else _follow(graph, consumer, crossing.perm, attr(node, "origin"), ctx)
 

@@ -35,9 +35,14 @@ def _step(graph: ir.Graph, node: ir.Node, ctx: FoldContext) -> bool:
         graph.insert_before(producer, moved)
         producer.replace_input_with(crossing.index, moved.outputs[0])
     ctx.record(
-        node=node.name, origin=attr(node, "origin"), length=len(crossing.perm), through=producer.name,
-        op=producer.op_type, reindexed=reindexed, absorbed=absorbed,
-    )  # fmt: skip
+        node=node.name,
+        origin=attr(node, "origin"),
+        length=len(crossing.perm),
+        through=producer.name,
+        op=producer.op_type,
+        reindexed=reindexed,
+        absorbed=absorbed,
+    )
     replace_value(node.outputs[0], x)
     graph.remove(node, safe=True)
     return True

@@ -8,9 +8,9 @@ imported only when their backend is opened, so a device needs only the runtime i
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -44,5 +44,7 @@ class CudaTiming:
 
     def elapsed_ms(self, start: int, end: int) -> float:
         value = ctypes.c_float()
-        self.wrapper.check(self.lib.cudaEventElapsedTime(ctypes.byref(value), ctypes.c_void_p(start), ctypes.c_void_p(end)))
+        self.wrapper.check(
+            self.lib.cudaEventElapsedTime(ctypes.byref(value), ctypes.c_void_p(start), ctypes.c_void_p(end))
+        )
         return value.value

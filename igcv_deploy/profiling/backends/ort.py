@@ -30,8 +30,11 @@ class OnnxRuntimeBackend(Backend):
         return self.runner.bind(inputs)
 
     def config(self) -> dict:
-        return {"intra_op_num_threads": self.threads or "default (physical cores)", "inter_op_num_threads": 1,
-                "execution_provider": "CPUExecutionProvider"}  # fmt: skip
+        return {
+            "intra_op_num_threads": self.threads or "default (physical cores)",
+            "inter_op_num_threads": 1,
+            "execution_provider": "CPUExecutionProvider",
+        }
 
     def layer_times(self, inputs: np.ndarray, runs: int) -> dict:
         """Profile `runs` inferences (after two unprofiled-by-us warm-ups) in a separate session."""
@@ -41,8 +44,12 @@ class OnnxRuntimeBackend(Backend):
             for _ in range(2 + runs):
                 call()
             layers, run_ms = read_trace(runner.end_profiling(), runs)
-        return {"source": "onnxruntime profiler (enable_profiling)", "runs": runs, "layers": layers,
-                "wall_ms": float(np.mean(run_ms))}  # fmt: skip
+        return {
+            "source": "onnxruntime profiler (enable_profiling)",
+            "runs": runs,
+            "layers": layers,
+            "wall_ms": float(np.mean(run_ms)),
+        }
 
 
 def read_trace(path: str | Path, last_runs: int) -> tuple[list[dict], list[float]]:

@@ -10,8 +10,13 @@ from ...errors import require
 from ...runtimes.openvino import OpenVINORunner
 from . import Backend, Options
 
-READ_BACK = ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT",
-             "OPTIMAL_NUMBER_OF_INFER_REQUESTS")  # fmt: skip
+READ_BACK = (
+    "PERFORMANCE_HINT",
+    "NUM_STREAMS",
+    "INFERENCE_NUM_THREADS",
+    "INFERENCE_PRECISION_HINT",
+    "OPTIMAL_NUMBER_OF_INFER_REQUESTS",
+)
 
 
 def _text(value) -> str:

@@ -69,14 +69,17 @@ class TensorRTBackend(Backend):
         cuda.download(host_out.ctypes.data, device_out, host_out.nbytes)
         cuda.record(done)
         cuda.synchronize(done)
-        self.phases.append((cuda.elapsed_ms(start, uploaded), cuda.elapsed_ms(uploaded, computed),
-                            cuda.elapsed_ms(computed, done)))  # fmt: skip
+        self.phases.append(
+            (cuda.elapsed_ms(start, uploaded), cuda.elapsed_ms(uploaded, computed), cuda.elapsed_ms(computed, done))
+        )
 
     def run_extras(self, inputs: np.ndarray, timed: int, seconds: float) -> dict:
         """CUDA-event statistics of the timed calls only (the warm-up ones are dropped)."""
         timed_phases = np.asarray(self.phases[-timed:])
-        return {"timing": "host perf_counter around one synchronous call; phases by CUDA events",
-                "phases_ms": {phase: latency_summary(timed_phases[:, i]) for i, phase in enumerate(PHASES)}}  # fmt: skip
+        return {
+            "timing": "host perf_counter around one synchronous call; phases by CUDA events",
+            "phases_ms": {phase: latency_summary(timed_phases[:, i]) for i, phase in enumerate(PHASES)},
+        }
 
     def layer_times(self, inputs: np.ndarray, runs: int) -> dict:
         profiler = _layer_profiler(self.trt)
