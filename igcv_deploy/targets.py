@@ -33,6 +33,7 @@ QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is 
 class Target:
     name: str
     exporter: str  # "module:function" inside igcv_deploy.exporters, imported lazily
+    runtime: str  # the runtime (igcv_deploy.runtimes) that runs the artifact; folding and lowering are chosen for it
     suffixes: tuple[str, ...]
     precisions: tuple[str, ...]
     description: str
@@ -56,6 +57,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "onnx",
         "onnx:export",
+        "onnxruntime",
         (".onnx",),
         ("fp32", "fp16", "int8"),
         "Folded, simplified ONNX (Q/DQ for int8): the file every other target consumes",
@@ -63,6 +65,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "ort-mobile",
         "ort_mobile:export",
+        "onnxruntime",
         (".ort",),
         ("fp32", "int8"),
         "ONNX Runtime Mobile .ort file plus the required-operators config",
@@ -71,6 +74,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "openvino",
         "openvino:export",
+        "openvino",
         (".xml", ".bin"),
         ("fp32", "fp16", "int8"),
         "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)",
@@ -83,6 +87,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "tensorrt",
         "tensorrt:export",
+        "tensorrt",
         (".onnx", ".engine"),
         ("fp32", "fp16", "int8"),
         "TensorRT 10/11 bundle; the engine is built on the device (igcv-export build-engine)",
@@ -93,6 +98,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "tensorrt-rtx",
         "tensorrt_rtx:export",
+        "tensorrt",
         (".engine",),
         ("fp32", "fp16", "int8"),
         "TensorRT-RTX engine, built ahead of time without a GPU",
