@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from igcv_deploy.targets import TARGETS
+from igcv_deploy.runtimes import get_runtime
+from igcv_deploy.targets import TARGETS, Target
 
-# Export targets run on this CPU, and the runtime that runs each one's primary artifact.
-RUNTIME_OF_TARGET = {"onnx": "onnxruntime", "openvino": "openvino"}
 PRECISIONS = ("fp32", "int8")
-# OpenVINO INFERENCE_PRECISION_HINT per bundle precision: f32 = FP32 numbers, default = what the
-# plugin picks on this CPU (bf16 where the CPU has it; the results record what it picked).
-OPENVINO_HINTS = {"fp32": ("f32", "default"), "int8": ("default",)}
+# OpenVINO INFERENCE_PRECISION_HINT (igcv-profile --precision) per bundle precision: fp32 = FP32 numbers,
+# default = what the plugin picks on this CPU (bf16 where the CPU has it; the results record what it picked).
+OPENVINO_HINTS = {"fp32": ("fp32", "default"), "int8": ("default",)}
+RUNTIME_LABELS = {"onnxruntime": "onnxruntime", "openvino": "OpenVINO"}  # display names
+HINT_LABELS = {"fp32": " (fp32 hint)", "default": " (default precision)"}
+
+
+def cpu_targets() -> tuple[Target, ...]:
+    """The targets benchmarked here: for each runtime that runs on a CPU, the first target in TARGETS that it runs
+    and that needs no GPU (onnx for onnxruntime, not its ort-mobile form; openvino for openvino)."""
+    chosen: dict[str, Target] = {}
+    for target in TARGETS:
+        if not target.needs_gpu and not get_runtime(target.runtime).needs_gpu:
+            chosen.setdefault(target.runtime, target)
+    return tuple(chosen.values())
 
 
 @dataclass(frozen=True)
@@ -27,9 +38,8 @@ class Setting:
 
     @property
     def label(self) -> str:
-        name = {"onnxruntime": "onnxruntime", "openvino": "OpenVINO"}[self.runtime]
-        hint = {"f32": " (f32 hint)", "default": " (default precision)"}.get(self.hint or "", "")
-        return f"{name} {self.precision.upper()}{hint}"
+        name = RUNTIME_LABELS.get(self.runtime, self.runtime)
+        return f"{name} {self.precision.upper()}{HINT_LABELS.get(self.hint or '', '')}"
 
 
 @dataclass(frozen=True)
@@ -53,24 +63,24 @@ VARIANT_STUDY = tuple(
     Subject(f"igcv3-{v}", "igcv3", f"IGCV3-D 1.0, every block {v}", ("--lowering", v))
     for v in ("dense_projection", "dense_expansion", "split")
 )
+SUBJECT = {s.key: s for s in (*SUBJECTS, *VARIANT_STUDY)}
 
 
 def settings() -> list[Setting]:
     """Every (target, precision, runtime, hint) this CPU benchmarks, in the order of TARGETS."""
     out = []
-    for target in TARGETS:
-        runtime = RUNTIME_OF_TARGET.get(target.name)
-        for precision in (p for p in PRECISIONS if runtime and p in target.precisions):
-            hints = OPENVINO_HINTS[precision] if runtime == "openvino" else (None,)
-            out += [Setting(target.name, precision, runtime, hint) for hint in hints]
+    for target in cpu_targets():
+        for precision in (p for p in PRECISIONS if p in target.precisions):
+            hints = OPENVINO_HINTS[precision] if target.runtime == "openvino" else (None,)
+            out += [Setting(target.name, precision, target.runtime, hint) for hint in hints]
     return out
 
 
-def configs(quick: bool = False) -> list[tuple[Subject, Setting]]:
-    """Headline subjects on every setting, plus the variant study (full runs only; not OpenVINO FP32 at the plugin's
-    default precision, which the f32 row already covers where the CPU has no bf16)."""
+def configs() -> list[tuple[Subject, Setting]]:
+    """Headline subjects on every setting, plus the variant study (not OpenVINO FP32 at the plugin's default
+    precision, which the fp32-hint row already covers where the CPU has no bf16)."""
     pairs = [(s, t) for s in SUBJECTS for t in settings() if not (s.fp32_only and t.precision != "fp32")]
-    study = [] if quick else [(s, t) for s in VARIANT_STUDY for t in settings() if t.key != "openvino-fp32-default"]
+    study = [(s, t) for s in VARIANT_STUDY for t in settings() if t.key != "openvino-fp32-default"]
     return pairs + study
 
 

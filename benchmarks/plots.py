@@ -7,7 +7,7 @@ from pathlib import Path
 import matrix
 import numpy as np
 import timing
-from report import GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS, ratio
+from goals import GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS, ratio
 
 
 def write_plots(results: dict, settings, out: Path) -> str:
@@ -51,7 +51,7 @@ def latency_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
     fig, ax = plt.subplots(figsize=(11, 5))
     _grouped_bars(plt, ax, [s.label for s in settings], series)
     ax.set_ylabel("latency, ms (median of rounds; bars: min-max)")
-    ax.set_title("Batch 1, 224², 2 threads")
+    ax.set_title(f"Batch 1, {results['imgsz']}², {results['threads']} threads")
     return "Latency per runtime and precision", _save(plt, fig, out, "latency.png")
 
 

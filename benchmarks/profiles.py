@@ -8,12 +8,18 @@ from pathlib import Path
 import timing
 
 
-def layer_profiles(jobs: dict, folder: Path, seconds: float, say) -> dict:
-    """One `igcv-profile --per-layer` run per job {key: (artifact, runtime, hint)}; full documents kept in `folder`."""
+def layer_profiles(jobs: dict, folder: Path, effort: timing.Effort, say) -> tuple[dict, dict]:
+    """One `igcv-profile --per-layer` run per job {key: (artifact, runtime, hint)}; full documents kept in `folder`.
+    Returns ({key: summary}, {key: why its run failed})."""
     folder.mkdir(parents=True, exist_ok=True)
-    out = {}
+    out, failed = {}, {}
     for key, (artifact, runtime, hint) in jobs.items():
-        document = timing.profile_once(artifact, runtime, hint, seconds, per_layer=True)
+        try:
+            document = timing.profile_once(artifact, runtime, hint, effort, per_layer=True)
+        except RuntimeError as exc:
+            failed[key] = str(exc)
+            say(f"per-layer profile {key}: FAILED ({exc})")
+            continue
         (folder / f"{key.replace('@', '__')}.json").write_text(json.dumps(document, indent=1) + "\n")
         layers = document["layers"]
         out[key] = {
@@ -24,7 +30,7 @@ def layer_profiles(jobs: dict, folder: Path, seconds: float, say) -> dict:
             "exec_types": exec_types(layers["layers"]),
         }
         say(f"per-layer profile {key}")
-    return out
+    return out, failed
 
 
 def exec_types(layers: list[dict]) -> dict:

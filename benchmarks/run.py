@@ -1,10 +1,16 @@
-"""IGCV3-D vs MobileNetV2 benchmark suite (issue 10): export, tune, time, profile, report.
+"""IGCV3-D vs MobileNetV2 benchmark suite (docs/performance.md): export, tune, time, profile, report.
 
-  .venv/bin/python benchmarks/run.py            # the full run (make bench), ~15 min on 2 cores
-  .venv/bin/python benchmarks/run.py --quick    # every step, minimal rounds: checks the suite works
+  .venv/bin/python benchmarks/run.py            # the full run (make bench), ~25 min on 2 cores
+  .venv/bin/python benchmarks/run.py --smoke    # CI: every configuration once, minimal effort
 
-Writes benchmarks/RESULTS.md, benchmarks/results.json and PNG plots into benchmarks/ (or --out);
+The full run writes benchmarks/RESULTS.md, benchmarks/results.json and PNG plots into benchmarks/ (or --out);
 bundles, tuned plans and per-layer profiles go to --work (default artifacts/bench).
+
+The smoke proves the suite works end to end, not what it measures: every export (the same subjects, settings and
+bundles as the full run, at a small input size, one calibration image, exported in this process), the tuning, one
+timed run of every configuration and one per-layer run of every headline configuration (a few calls each, no waiting
+for a quiet machine), then the report and the plots, written under --work (default artifacts/bench-smoke), never
+into benchmarks/. Either mode exits 1 when any configuration failed (the report lists them under Missing).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import exports
@@ -23,27 +30,92 @@ import timing
 from igcv_deploy.profiling.environment import load_average
 
 HERE = Path(__file__).resolve().parent
-E2E, BENCH_CALIB = ("igcv3", "openvino", "int8"), 16  # E2E: the export whose end-to-end time is a goal
+E2E = ("igcv3", "openvino", "int8")  # the export whose end-to-end time is a goal (goals.GOAL_EXPORT_S)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How much work a run does; the matrix of configurations is the same in every mode."""
+
+    name: str
+    rounds: int  # rotated timing rounds
+    effort: timing.Effort  # each timed igcv-profile run
+    layer_effort: timing.Effort  # each per-layer igcv-profile run
+    quiet_budget_s: float  # seconds in all that runs may wait for other tasks to stop
+    calib_size: int  # INT8 calibration images (the E2E export of a full run: igcv-export's default)
+    imgsz: int | None  # input size of every export (None: the model's, 224)
+    tune_rounds: int
+    tune_seconds: float
+    peak_repeats: int
+    in_process: bool  # exports run igcv-export's code in this process (no E2E time to judge then)
+    out: Path | None  # where RESULTS.md, results.json and the plots go (None: under --work)
+    work: Path
+
+
+FULL = Mode(
+    "full",
+    rounds=5,
+    effort=timing.Effort(seconds=1.5),
+    layer_effort=timing.Effort(seconds=0.75),
+    quiet_budget_s=180.0,
+    calib_size=16,
+    imgsz=None,
+    tune_rounds=3,
+    tune_seconds=0.2,
+    peak_repeats=30,
+    in_process=False,
+    out=HERE,
+    work=Path("artifacts/bench"),
+)
+SMOKE = Mode(
+    "smoke",
+    rounds=1,
+    effort=timing.Effort(seconds=0.0, iterations=3, warmup_iters=1, layer_runs=2),
+    layer_effort=timing.Effort(seconds=0.0, iterations=3, warmup_iters=1, layer_runs=2),
+    quiet_budget_s=0.0,
+    calib_size=1,
+    imgsz=64,
+    tune_rounds=1,
+    tune_seconds=0.0,
+    peak_repeats=3,
+    in_process=True,
+    out=None,
+    work=Path("artifacts/bench-smoke"),
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="one short round, small calibration, no variant study")
-    p.add_argument("--rounds", type=int, help="rotated timing rounds (default 5, quick 1)")
-    p.add_argument("--seconds", type=float, help="timed seconds per run (default 1.5, quick 0.3)")
-    p.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md, results.json and plots go")
-    p.add_argument("--work", type=Path, default=Path("artifacts/bench"), help="bundles, plans, profiles")
+    p.add_argument("--smoke", action="store_true", help="every configuration once, minimal effort, output in --work")
+    p.add_argument("--rounds", type=int, help="rotated timing rounds (default 5, smoke 1)")
+    p.add_argument("--seconds", type=float, help="timed seconds per run (default 1.5, smoke 0: 3 calls)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where RESULTS.md, results.json and plots go (default benchmarks/, smoke: WORK/results)",
+    )
+    p.add_argument(
+        "--work", type=Path, help="bundles, plans, profiles (default artifacts/bench, smoke: artifacts/bench-smoke)"
+    )
     p.add_argument(
         "--quiet-budget",
         type=float,
         help="seconds in all that runs may wait for other tasks to stop "
-        "(default 180, quick 10): on a shared machine each run starts once nothing else is runnable",
+        "(default 180, smoke 0): on a shared machine each run starts once nothing else is runnable",
     )
     p.add_argument("--reuse", action="store_true", help="keep bundles already in --work (no export times then)")
     args = p.parse_args(argv)
-    args.rounds = args.rounds or (1 if args.quick else 5)
-    args.seconds = args.seconds or (0.3 if args.quick else 1.5)
-    args.quiet_budget = args.quiet_budget if args.quiet_budget is not None else (10.0 if args.quick else 180.0)
+    args.mode = SMOKE if args.smoke else FULL
+    args.work = args.work or args.mode.work
+    args.out = args.out or args.mode.out or args.work / "results"
+    if args.smoke and args.out.resolve() == HERE:
+        p.error("a smoke run does not write into benchmarks/ (its figures are no measurements): choose another --out")
+    args.rounds = args.rounds or args.mode.rounds
+    args.effort, args.layer_effort = args.mode.effort, args.mode.layer_effort
+    if args.seconds is not None:
+        args.effort = replace(args.effort, seconds=args.seconds)
+        args.layer_effort = replace(args.layer_effort, seconds=args.seconds / 2)
+    args.quiet_budget = args.quiet_budget if args.quiet_budget is not None else args.mode.quiet_budget_s
     return args
 
 
@@ -52,21 +124,28 @@ def say(message: str) -> None:
 
 
 def export_subjects(subjects, args, results: dict, plans: dict | None = None) -> dict:
-    """{(subject, target, precision): bundle} for every bundle the settings need; failures are recorded."""
+    """{(subject, target, precision): bundle} for every bundle the settings need (one per target and precision,
+    shared by that bundle's settings); failures are recorded."""
     bundles = {}
     for subject in subjects:
-        for target, precision in dict.fromkeys((t.target, t.precision) for t in matrix.settings()):
+        for target, runtime, precision in dict.fromkeys((t.target, t.runtime, t.precision) for t in matrix.settings()):
             if subject.fp32_only and precision != "fp32":
                 continue
-            extra = subject.options + int8_options(subject, target, precision, args.quick)
+            key = f"{subject.key}:{target}:{precision}"
+            extra = subject.options + size_options(args.mode) + int8_options(subject, target, precision, args.mode)
             if subject.tuned:
-                extra += ("--lowering-plan", str(plans[matrix.RUNTIME_OF_TARGET[target]]))
+                if runtime not in (plans or {}):
+                    results["exports"][key] = {"status": "failed", "reason": f"no lowering plan tuned on {runtime}"}
+                    continue
+                extra += ("--lowering-plan", str(plans[runtime]))
             record = export_one(subject, target, precision, args, extra)
-            results["exports"][f"{subject.key}:{target}:{precision}"] = record
+            results["exports"][key] = record
             if record["status"] == "ok":
                 bundles[(subject.key, target, precision)] = record["bundle"]
                 seconds = f", {record['seconds']:.1f} s" if record["seconds"] else ""
                 say(f"{record['bundle'].name}: {record['command']}{seconds}")
+            else:
+                say(f"export {key} FAILED: {record['reason']}")
     return bundles
 
 
@@ -75,76 +154,98 @@ def export_one(subject, target: str, precision: str, args, extra: tuple[str, ...
     folder = args.work / f"{subject.key}_{target}_{precision}"
     if args.reuse and (folder / "manifest.json").is_file():
         return {"status": "ok", "bundle": folder, "seconds": None, "command": "reused"}
+    log = args.work / f"{folder.name}.log"
     try:
-        seconds = exports.export(subject.model, target, precision, folder, args.work / f"{folder.name}.log", extra)
+        seconds = exports.export(subject.model, target, precision, folder, log, extra, args.mode.in_process)
     except RuntimeError as exc:
         return {"status": "failed", "reason": str(exc)}
     command = "benchmarks/exports.py" if subject.model == exports.NOPERM else "igcv-export"
     return {"status": "ok", "bundle": folder, "seconds": seconds, "command": " ".join([command, *extra])}
 
 
-def int8_options(subject, target: str, precision: str, quick: bool) -> tuple[str, ...]:
-    """INT8 calibration options: none (igcv-export's defaults) for the export whose end-to-end time is a goal; for the
-    others fewer images and one calibration method (ranges do not change latency); 8 images with --quick."""
-    if precision != "int8" or (not quick and (subject.key, target, precision) == E2E):
+def size_options(mode: Mode) -> tuple[str, ...]:
+    return ("--imgsz", str(mode.imgsz)) if mode.imgsz else ()
+
+
+def int8_options(subject, target: str, precision: str, mode: Mode) -> tuple[str, ...]:
+    """INT8 calibration options: none (igcv-export's defaults) for the export whose end-to-end time is a goal in a
+    full run; for the others (and every smoke export) fewer images and one calibration method (ranges do not change
+    latency)."""
+    if precision != "int8" or (not mode.in_process and (subject.key, target, precision) == E2E):
         return ()
-    return ("--calib-size", "8" if quick else str(BENCH_CALIB)) + (
-        ("--calib-method", "minmax") if target == "onnx" else ()
-    )
+    return ("--calib-size", str(mode.calib_size)) + (("--calib-method", "minmax") if target == "onnx" else ())
 
 
 def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:
-    """`igcv-profile tune` on each runtime, from the natively lowered igcv3 ONNX bundle: {runtime: plan file}."""
+    """`igcv-profile tune` on each CPU runtime, from the natively lowered igcv3 ONNX bundle: {runtime: plan file}."""
     from igcv_deploy.profiling.tune import tune
 
-    source = bundles[("igcv3-native", "onnx", "fp32")] / "model.onnx"
-    rounds, seconds = (1, 0.05) if args.quick else (3, 0.2)
     results["tuning"], plans = {}, {}
-    for runtime in ("onnxruntime", "openvino"):
-        results["tuning"][runtime] = tune(source, runtime, "f32", timing.THREADS, rounds, seconds)
+    source = bundles.get(("igcv3-native", "onnx", "fp32"))
+    for runtime in dict.fromkeys(t.runtime for t in matrix.cpu_targets()):
+        if source is None:
+            results["missing"][f"tuning on {runtime}"] = "no igcv3-native onnx fp32 bundle to tune from"
+            continue
+        try:
+            plan = tune(
+                source / "model.onnx", runtime, "fp32", timing.THREADS, args.mode.tune_rounds, args.mode.tune_seconds
+            )
+        except Exception as exc:  # recorded: the tuned subject is missing, the rest of the run goes on
+            results["missing"][f"tuning on {runtime}"] = f"{type(exc).__name__}: {exc}"
+            say(f"tuning on {runtime} FAILED: {exc}")
+            continue
+        results["tuning"][runtime] = plan
         plans[runtime] = args.work / f"plan_{runtime}.json"
-        plans[runtime].write_text(json.dumps(results["tuning"][runtime], indent=1) + "\n")
+        plans[runtime].write_text(json.dumps(plan, indent=1) + "\n")
         say(f"tuned plan written to {plans[runtime]}")
     return plans
 
 
-def jobs_for(configs, artifacts: dict) -> dict:
+def jobs_for(configs, artifacts: dict, results: dict) -> dict:
+    """{config key: (bundle, runtime, hint)} for every configuration whose bundle exists; the others are missing."""
     jobs = {}
     for subject, setting in configs:
+        key = matrix.config_key(subject, setting)
         artifact = artifacts.get((subject.key, setting.target, setting.precision))
-        if artifact is not None:
-            jobs[matrix.config_key(subject, setting)] = (artifact, setting.runtime, setting.hint)
+        if artifact is None:
+            results["missing"][key] = f"no bundle (export {subject.key}:{setting.target}:{setting.precision} failed)"
+        else:
+            jobs[key] = (artifact, setting.runtime, setting.hint)
     return jobs
 
 
 def main(argv: list[str]) -> int:
     from machine import describe, peaks
+    from results_md import write_results
 
     args = parse(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results = {
-        "quick": args.quick,
+        "smoke": args.smoke,
         "rounds": args.rounds,
-        "seconds": args.seconds,
+        "seconds": args.effort.seconds,
+        "iterations": args.effort.iterations,
+        "imgsz": args.mode.imgsz or 224,
         "threads": timing.THREADS,
         "quiet_budget_s": args.quiet_budget,
         "machine": describe(),
         "exports": {},
         "missing": {},
     }
-    say(f"load average {results['machine']['load_avg']}; measuring peaks")
-    results["peaks"] = peaks(timing.THREADS)
-    untuned = [s for s in (*matrix.SUBJECTS, *(() if args.quick else matrix.VARIANT_STUDY)) if not s.tuned]
+    say(f"{args.mode.name} run; load average {results['machine']['load_avg']}; measuring peaks")
+    results["peaks"] = peaks(timing.THREADS, args.mode.peak_repeats)
+    untuned = [s for s in (*matrix.SUBJECTS, *matrix.VARIANT_STUDY) if not s.tuned]
     artifacts = export_subjects(untuned, args, results)
     plans = tune_plans(artifacts, args, results)
     artifacts |= export_subjects([s for s in matrix.SUBJECTS if s.tuned], args, results, plans)
-    configs = matrix.configs(args.quick)
-    jobs = jobs_for(configs, artifacts)
+    jobs = jobs_for(matrix.configs(), artifacts, results)
     gate = timing.QuietGate(args.quiet_budget)
-    results["timings"] = timing.rotated_rounds(jobs, args.rounds, args.seconds, gate, say)
-    headline = {key: job for key, job in jobs.items() if key.split("@")[0] in {s.key for s in matrix.SUBJECTS}}
-    results["layers"] = profiles.layer_profiles(headline, args.work / "profiles", args.seconds / 2, say)
+    results["timings"], failed = timing.rotated_rounds(jobs, args.rounds, args.effort, gate, say)
+    results["missing"] |= failed
+    headline = {key: job for key, job in jobs.items() if matrix.SUBJECT[key.split("@")[0]] in matrix.SUBJECTS}
+    results["layers"], failed = profiles.layer_profiles(headline, args.work / "profiles", args.layer_effort, say)
+    results["missing"] |= {f"per-layer profile {key}": why for key, why in failed.items()}
     results["macs_by_role"] = {
         s.key: profiles.macs_by_role(artifacts[(s.key, "onnx", "fp32")] / "model.onnx")
         for s in matrix.SUBJECTS
@@ -155,10 +256,12 @@ def main(argv: list[str]) -> int:
     }
     results["load_end"] = load_average()
     results["duration_s"] = time.perf_counter() - start
-    from report import write_results
-
     path = write_results(results, args.out)
-    say(f"wrote {path} in {results['duration_s'] / 60:.1f} min")
+    failures = [*results["missing"], *(k for k, v in results["exports"].items() if v["status"] == "failed")]
+    say(f"wrote {path} in {results['duration_s'] / 60:.1f} min ({len(results['timings'])} configurations timed)")
+    if failures:
+        say(f"{len(failures)} failed: {', '.join(failures)}")
+        return 1
     return 0
 
 

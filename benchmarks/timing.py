@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,22 @@ import numpy as np
 THREADS = 2
 
 
+@dataclass(frozen=True)
+class Effort:
+    """How much each `igcv-profile` run measures: a warm-up, then at least `iterations` timed calls and `seconds`."""
+
+    seconds: float
+    iterations: int = 20
+    warmup_iters: int = 10
+    layer_runs: int = 20  # inferences averaged for --per-layer
+
+    @property
+    def warmup_s(self) -> float:
+        return min(1.0, self.seconds / 2)
+
+
 def profile_command(
-    artifact: Path, runtime: str, hint: str | None, seconds: float, output: Path, per_layer: bool = False
+    artifact: Path, runtime: str, hint: str | None, effort: Effort, output: Path, per_layer: bool = False
 ) -> list[str]:
     command = [
         sys.executable,
@@ -31,27 +46,29 @@ def profile_command(
         runtime,
         "--threads",
         str(THREADS),
+        "--warmup-iters",
+        str(effort.warmup_iters),
         "--warmup-time",
-        str(min(1.0, seconds / 2)),
+        str(effort.warmup_s),
         "--duration",
-        str(seconds),
+        str(effort.seconds),
         "--iterations",
-        "20",
+        str(effort.iterations),
         "--output",
         str(output),
         "--quiet",
     ]
     if hint:
         command += ["--precision", hint]
-    return command + (["--per-layer", "--layer-runs", "20"] if per_layer else [])
+    return command + (["--per-layer", "--layer-runs", str(effort.layer_runs)] if per_layer else [])
 
 
-def profile_once(artifact: Path, runtime: str, hint: str | None, seconds: float, per_layer: bool = False) -> dict:
-    """One igcv-profile process; returns its result document."""
+def profile_once(artifact: Path, runtime: str, hint: str | None, effort: Effort, per_layer: bool = False) -> dict:
+    """One igcv-profile process; returns its result document (RuntimeError with its last words if it fails)."""
     with tempfile.TemporaryDirectory(prefix="igcv-bench-") as tmp:
         output = Path(tmp) / "result.json"
         done = subprocess.run(
-            profile_command(artifact, runtime, hint, seconds, output, per_layer), capture_output=True, text=True
+            profile_command(artifact, runtime, hint, effort, output, per_layer), capture_output=True, text=True
         )
         if done.returncode:
             raise RuntimeError(f"igcv-profile failed on {artifact}: {done.stderr.strip()[-500:]}")
@@ -99,19 +116,29 @@ class QuietGate:
 
 
 def rotated_rounds(
-    jobs: dict[str, tuple[Path, str, str | None]], rounds: int, seconds: float, gate: QuietGate, progress
-) -> dict:
-    """{config key: [round record, ...]} for jobs {key: (artifact, runtime, hint)}."""
+    jobs: dict[str, tuple[Path, str, str | None]], rounds: int, effort: Effort, gate: QuietGate, progress
+) -> tuple[dict, dict]:
+    """({config key: [round record, ...]}, {config key: why it failed}) for jobs {key: (artifact, runtime, hint)};
+    a configuration whose run fails is dropped from the later rounds."""
     keys = list(jobs)
     results: dict[str, list[dict]] = {key: [] for key in keys}
+    failed: dict[str, str] = {}
     for r in range(rounds):
         shift = r * max(1, len(keys) // rounds)
         for key in keys[shift % len(keys) :] + keys[: shift % len(keys)]:
+            if key in failed:
+                continue
             quiet = gate.wait()
-            results[key].append({**round_record(profile_once(*jobs[key], seconds)), **quiet})
+            try:
+                document = profile_once(*jobs[key], effort)
+            except RuntimeError as exc:
+                failed[key] = str(exc)
+                progress(f"round {r + 1}/{rounds} {key}: FAILED ({exc})")
+                continue
+            results[key].append({**round_record(document), **quiet})
             busy = "" if quiet["quiet"] else " (machine busy)"
             progress(f"round {r + 1}/{rounds} {key}: {results[key][-1]['p50_ms']:.2f} ms{busy}")
-    return results
+    return {key: records for key, records in results.items() if key not in failed}, failed
 
 
 def summary(records: list[dict]) -> dict:

@@ -42,7 +42,7 @@ class Evaluator:
         self.eval_reference = {rt: self.run(self.model, self.eval_images, rt) for rt in runtimes()}
 
     def run(self, model: onnx.ModelProto, images: np.ndarray, runtime: str = "onnxruntime") -> np.ndarray:
-        from ..runtimes.base import load_runner
+        from ..runtimes import load_runner
 
         path = self.workdir / "measure.onnx"
         onnx.save(model, str(path))
@@ -95,4 +95,4 @@ class Evaluator:
 def _openvino(path: Path):
     from ..runtimes.openvino import OpenVINORunner
 
-    return OpenVINORunner(path, precision="f32")  # f32 hint: measure INT8 against FP32, not bf16
+    return OpenVINORunner(path, precision="fp32")  # f32 hint: measure INT8 against FP32, not bf16

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..devices import ARM_PROFILES
 from ..errors import UsageError, require
-from ..runtimes.arm_profiles import ARM_PROFILES
 from ..runtimes.openvino import OpenVINORunner
 from .context import ExportContext
 from .onnx import base_onnx, onnx_metadata
@@ -91,7 +91,7 @@ def export(ctx: ExportContext) -> str:
     ov.save_model(model, str(xml), compress_to_fp16=ctx.precision == "fp16")
     ctx.manifest["openvino"] = arm_defaults(ctx) if ctx.request.device == "arm" else {"device": "x86"}
     # Gate on an explicit f32 execution (the CPU default may be bf16); record the default too.
-    runner = OpenVINORunner(xml, precision="f32")
+    runner = OpenVINORunner(xml, precision="fp32")
     ctx.check_parity(xml.name, runner, primary=True)
     if calib is not None:
         ctx.manifest["accuracy"] = ctx.labelled_accuracy(runner, calib)

@@ -1,4 +1,7 @@
-"""timm-style model registry: factories register themselves with their default config."""
+"""timm-style model registry: factories register themselves with their default config.
+
+Imports no family: `igcv_deploy.models` imports them all, and each registers itself here.
+"""
 
 from __future__ import annotations
 
@@ -62,12 +65,7 @@ def register_model(config: ModelConfig):
     return wrap
 
 
-def _ensure_loaded() -> None:
-    from . import zoo  # noqa: F401  (importing registers every family)
-
-
 def list_models() -> list[str]:
-    _ensure_loaded()
     return sorted(_FACTORIES)
 
 

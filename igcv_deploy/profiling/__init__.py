@@ -2,7 +2,7 @@
 
   harness   configurations -> timed runs -> result document (schema SCHEMA)
   timing    the warm-up + timed loop; stats: percentiles, cv, unstable flag (numpy only)
-  backends  onnxruntime, OpenVINO, TensorRT (CUDA events), PyTorch eager (bundles only)
+  runners   igcv_deploy.runtimes: onnxruntime, OpenVINO, TensorRT (CUDA events), PyTorch eager (bundles only)
   graph, roles, layers   per-layer times mapped to ONNX/IR nodes and IGCV roles
   report, plots          `igcv-profile compare`: rich table, report.md, PNG plots
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import UsageError, run_guarded
+from ..runtimes.openvino import PRECISION_HINTS, OpenVINOOptions
+from ..runtimes.registry import get_runtime, runtime_for, runtime_names, runtimes_listing
 
 OPENVINO_ONLY = ("hint", "streams", "precision")
 
@@ -26,7 +29,7 @@ def profile_parser() -> argparse.ArgumentParser:
     p.add_argument("artifact", help="bundle folder (hash-verified first) or .onnx/.ort/.xml/.engine file")
     p.add_argument(
         "--runtime",
-        choices=("onnxruntime", "openvino", "tensorrt", "torch"),
+        choices=runtime_names(),
         help="default: by file suffix; torch = PyTorch eager baseline rebuilt from a bundle's manifest",
     )
     p.add_argument("--threads", type=int, help="intra-op / inference threads (default: the runtime's choice)")
@@ -37,8 +40,8 @@ def profile_parser() -> argparse.ArgumentParser:
     p.add_argument("--streams", type=int, help="openvino NUM_STREAMS")
     p.add_argument(
         "--precision",
-        choices=("f32", "bf16", "f16", "default"),
-        help="openvino INFERENCE_PRECISION_HINT (default f32; 'default' lets the plugin pick)",
+        choices=tuple(PRECISION_HINTS),
+        help="openvino INFERENCE_PRECISION_HINT (default fp32; 'default' lets the plugin pick)",
     )
     p.add_argument("--warmup-iters", type=int, default=10, help="at least this many warm-up calls (default 10)")
     p.add_argument("--warmup-time", type=float, default=1.0, help="and at least this many seconds (default 1)")
@@ -65,8 +68,8 @@ def tune_parser() -> argparse.ArgumentParser:
         "block on this device and write the fastest as a plan for igcv-export --lowering-plan.",
     )
     p.add_argument("artifact", help="FP32 bundle or .onnx exported with --lowering native")
-    p.add_argument("--runtime", choices=("onnxruntime", "openvino"), default="onnxruntime")
-    p.add_argument("--precision", choices=("f32", "bf16", "f16", "default"), default="f32", help="openvino only")
+    p.add_argument("--runtime", choices=runtimes_listing(".onnx"), default="onnxruntime")
+    p.add_argument("--precision", choices=tuple(PRECISION_HINTS), default="fp32", help="openvino only")
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     p.add_argument(
         "--rounds", type=int, default=3, help="rounds over every block and form; each form's median is kept (default 3)"
@@ -101,23 +104,29 @@ def check_arguments(args: argparse.Namespace, runtime: str) -> None:
         raise UsageError("counts must be positive and times non-negative", "check the numbers given")
 
 
+def runtime_options(args: argparse.Namespace, runtime: str) -> dict:
+    """The runner's keyword options: OpenVINO's as asked, with its defaults filled in; the others take none."""
+    if runtime != "openvino":
+        return {}
+    given = {name: getattr(args, name) for name in OPENVINO_ONLY if getattr(args, name) is not None}
+    return asdict(OpenVINOOptions(**given))
+
+
 def build_request(args: argparse.Namespace):
     from .artifact import resolve
-    from .backends import RUNS, Options, runtime_for
     from .harness import Request
     from .timing import Plan
 
     artifact = resolve(args.artifact)
-    if args.runtime in RUNS:
-        artifact = artifact.file_for(RUNS[args.runtime])
+    if args.runtime:
+        artifact = artifact.file_for(get_runtime(args.runtime).suffixes)
     runtime = runtime_for(artifact.path, args.runtime)
     check_arguments(args, runtime)
-    options = Options(precision=args.precision or "f32", hint=args.hint or "latency", streams=args.streams)
     plan = Plan(args.warmup_iters, args.warmup_time, args.iterations, args.duration)
     return Request(
         artifact,
         runtime,
-        options,
+        runtime_options(args, runtime),
         plan,
         tuple(args.batch_sweep or [args.batch]),
         tuple(args.thread_sweep or [args.threads]),

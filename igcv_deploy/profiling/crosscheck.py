@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IGCVError
+from ..runtimes.openvino import PRECISION_HINTS
+from ..runtimes.registry import runtimes_listing
 
 MEDIAN = re.compile(r"Median:\s+([\d.]+)\s*ms")
 
@@ -38,9 +40,10 @@ def benchmark_app() -> str:
     return found
 
 
-def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision: str = "f32") -> float:
+def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision: str = "fp32") -> float:
     """benchmark_app's median: latency hint, or one stream with fixed threads (it refuses both at once)."""
     mode = ["-hint", "latency"] if threads is None else ["-hint", "none", "-nstreams", "1", "-nthreads", str(threads)]
+    hint = PRECISION_HINTS[precision]
     cmd = [
         benchmark_app(),
         "-m",
@@ -52,8 +55,7 @@ def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision:
         "1",
         "-api",
         "sync",
-        "-infer_precision",
-        precision,
+        *(["-infer_precision", hint] if hint else []),
         "-t",
         str(max(1, round(seconds))),
     ]
@@ -64,7 +66,7 @@ def benchmark_app_p50(xml: Path, seconds: float, threads: int | None, precision:
     return float(match.group(1))
 
 
-def our_p50(xml: Path, seconds: float, threads: int | None, precision: str = "f32") -> float:
+def our_p50(xml: Path, seconds: float, threads: int | None, precision: str = "fp32") -> float:
     """igcv-profile's p50 in a fresh process, same settings (latency hint, one stream when threads are fixed)."""
     fixed = [] if threads is None else ["--threads", str(threads), "--streams", "1"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,8 +127,7 @@ def _same_calls(ours: np.ndarray, theirs, name: str) -> dict:
 
 def onnxruntime_same_calls(onnx: Path, iterations: int, threads: int | None) -> dict:
     """Our timing of each call against the model_run duration onnxruntime records for that call."""
-    from ..runtimes.onnxruntime import OnnxRuntimeRunner
-    from .backends.ort import read_trace
+    from ..runtimes.onnxruntime import OnnxRuntimeRunner, read_trace
 
     with tempfile.TemporaryDirectory() as tmp:
         runner = OnnxRuntimeRunner(onnx, threads, profile_prefix=str(Path(tmp) / "ort"))
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("runtime", choices=("openvino", "onnxruntime"))
+    p.add_argument("runtime", choices=runtimes_listing(".onnx"))  # the CPU runtimes, each with a timer of its own
     p.add_argument("model", type=Path)
     p.add_argument("--threads", type=int)
     p.add_argument("--rounds", type=int, default=5)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IGCVError, require
+from ..runtimes import load_runner
 from .stats import summarize
 from .timing import Plan, measure
 
@@ -40,13 +41,8 @@ def block_models(model, runtime: str) -> dict:
 
 
 def _runner(path: Path, runtime: str, precision: str, threads: int | None):
-    if runtime == "onnxruntime":
-        from ..runtimes.onnxruntime import OnnxRuntimeRunner
-
-        return OnnxRuntimeRunner(path, threads)
-    from ..runtimes.openvino import OpenVINORunner
-
-    return OpenVINORunner(path, threads, precision=precision)
+    options = {"precision": precision} if runtime == "openvino" else {}  # the other runtimes run it as stored
+    return load_runner(path, runtime, threads=threads, **options)
 
 
 def _calls(block, runtime: str, precision: str, threads: int | None, folder: Path) -> dict:
@@ -67,7 +63,7 @@ def _calls(block, runtime: str, precision: str, threads: int | None, folder: Pat
 def tune(
     model_path: Path,
     runtime: str,
-    precision: str = "f32",
+    precision: str = "fp32",
     threads: int | None = 2,
     rounds: int = 3,
     seconds: float = 0.3,

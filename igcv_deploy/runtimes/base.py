@@ -1,39 +1,46 @@
-"""The one small base class every backend runner implements."""
+"""The one base class every runtime's runner implements: parity runs and timing on the same engine."""
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-# artifact suffix -> (module, class). Modules are imported only when a file of that kind is run.
-_RUNNERS = {
-    ".onnx": ("igcv_deploy.runtimes.onnxruntime", "OnnxRuntimeRunner"),
-    ".ort": ("igcv_deploy.runtimes.onnxruntime", "OnnxRuntimeRunner"),
-    ".xml": ("igcv_deploy.runtimes.openvino", "OpenVINORunner"),
-    ".engine": ("igcv_deploy.runtimes.tensorrt", "TensorRTRunner"),
-}
+from ..errors import IGCVError
 
 
 class Runner(ABC):
-    """Loads one artifact and runs it on numpy inputs."""
+    """Loads one artifact with one thread setting and runs it on numpy inputs.
 
-    name: str = ""
+    Parity (export checks): `run`, `run_batches`. Timing (igcv-profile): `input_shape`, `bind`, `config`,
+    `run_extras`, `layer_times`.
+    """
+
+    name: str = ""  # the runtime's name in igcv_deploy.runtimes.registry
+    precision: str | None = None  # what runs; None: the artifact's own precision (the runtime runs it as stored)
 
     def __init__(self, path: str | Path, threads: int | None = None):
         self.path = Path(path)
         self.threads = threads
 
-    @abstractmethod
-    def run(self, inputs: np.ndarray) -> np.ndarray:
-        """Run the model on one NCHW batch and return its first output."""
-
     @property
     @abstractmethod
     def version(self) -> str:
         """Version of the runtime library."""
+
+    @abstractmethod
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Run the model on one NCHW batch and return its first output."""
+
+    @abstractmethod
+    def input_shape(self) -> list[int | None]:
+        """Shape of the first input; dynamic dimensions are None."""
+
+    @abstractmethod
+    def bind(self, inputs: np.ndarray) -> Callable[[], object]:
+        """Bind pre-allocated inputs; return the zero-argument call the timing loop repeats."""
 
     def run_batches(self, images: np.ndarray, batch: int = 1) -> np.ndarray:
         """Run a stack of images through a static-batch model, `batch` at a time."""
@@ -41,13 +48,14 @@ class Runner(ABC):
             raise ValueError(f"{len(images)} images cannot be split into batches of {batch}")
         return np.concatenate([self.run(images[i : i + batch]) for i in range(0, len(images), batch)])
 
+    def config(self) -> dict:
+        """The settings actually in effect (read back from the runtime where it tells)."""
+        return {}
 
-def load_runner(path: str | Path, **options) -> Runner:
-    """Pick the runner for an artifact by its suffix."""
-    suffix = Path(path).suffix
-    if suffix not in _RUNNERS:
-        from ..errors import IGCVError
+    def run_extras(self, inputs: np.ndarray, timed: int, seconds: float) -> dict:
+        """Extra fields for a run that just timed `timed` calls (CUDA phase times, asynchronous throughput)."""
+        return {}
 
-        raise IGCVError(f"no runner for '{path}'", f"expected one of {', '.join(sorted(_RUNNERS))}")
-    module, cls = _RUNNERS[suffix]
-    return getattr(importlib.import_module(module), cls)(path, **options)
+    def layer_times(self, inputs: np.ndarray, runs: int) -> dict:
+        """{source, runs, layers: [{name, op_type, ms}], ...}: mean per-layer times over `runs` inferences."""
+        raise IGCVError(f"per-layer profiling is not available for {self.name}")

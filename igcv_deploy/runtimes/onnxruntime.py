@@ -1,7 +1,10 @@
-"""ONNX Runtime CPU runner (.onnx and .ort files)."""
+"""ONNX Runtime CPU runner (.onnx and .ort files); per-layer times from its profiler (enable_profiling)."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -10,6 +13,8 @@ import numpy as np
 
 from ..errors import IGCVError, require
 from .base import Runner
+
+KERNEL_SUFFIX = "_kernel_time"
 
 
 class OnnxRuntimeRunner(Runner):
@@ -49,6 +54,45 @@ class OnnxRuntimeRunner(Runner):
         feed = {self.input_name: np.ascontiguousarray(inputs, dtype=np.float32)}
         return partial(self.session.run, None, feed)
 
+    def config(self) -> dict:
+        return {
+            "intra_op_num_threads": self.threads or "default (physical cores)",
+            "inter_op_num_threads": 1,
+            "execution_provider": "CPUExecutionProvider",
+        }
+
+    def layer_times(self, inputs: np.ndarray, runs: int) -> dict:
+        """Profile `runs` inferences (after two unprofiled-by-us warm-ups) in a separate session."""
+        with tempfile.TemporaryDirectory() as tmp:
+            profiled = OnnxRuntimeRunner(self.path, self.threads, profile_prefix=os.path.join(tmp, "ort"))
+            call = profiled.bind(inputs)
+            for _ in range(2 + runs):
+                call()
+            layers, run_ms = read_trace(profiled.end_profiling(), runs)
+        return {
+            "source": "onnxruntime profiler (enable_profiling)",
+            "runs": runs,
+            "layers": layers,
+            "wall_ms": float(np.mean(run_ms)),
+        }
+
     def end_profiling(self) -> str:
         """Stop the profiler enabled by `profile_prefix`; returns the path of its JSON trace."""
         return self.session.end_profiling()
+
+
+def read_trace(path: str | Path, last_runs: int) -> tuple[list[dict], list[float]]:
+    """Mean kernel time per node over the last `last_runs` model_run events, and those runs' durations (ms)."""
+    events = json.loads(Path(path).read_text())
+    model_runs = [e for e in events if e.get("name") == "model_run"][-last_runs:]
+    windows = [(e["ts"], e["ts"] + e["dur"]) for e in model_runs]
+    totals: dict[str, list] = {}
+    for event in events:
+        name = event.get("name", "")
+        if event.get("cat") != "Node" or not name.endswith(KERNEL_SUFFIX):
+            continue
+        if any(start <= event["ts"] <= end for start, end in windows):
+            entry = totals.setdefault(name[: -len(KERNEL_SUFFIX)], [event["args"].get("op_name", "?"), 0.0])
+            entry[1] += event["dur"] / 1e3
+    layers = [{"name": name, "op_type": op, "ms": total / len(windows)} for name, (op, total) in totals.items()]
+    return layers, [e["dur"] / 1e3 for e in model_runs]

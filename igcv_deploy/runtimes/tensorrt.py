@@ -1,6 +1,10 @@
 """TensorRT / TensorRT-RTX engine runner (needs a CUDA device), plus the library and GPU probes.
 
 Imports no torch. Device memory goes through polygraphy's ctypes wrapper of the CUDA runtime.
+Timing: each bound call copies the input host->device from page-locked memory, enqueues the engine,
+copies the output back and waits on the last event; the harness times that call on the host, and
+`run_extras` gives its three parts measured with CUDA events (like trtexec's H2D / GPU Compute / D2H).
+Per-layer times come from an IProfiler attached to the context.
 """
 
 from __future__ import annotations
@@ -8,16 +12,20 @@ from __future__ import annotations
 import ctypes
 import json
 import sys
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IGCVError, require
 from .base import Runner
+from .cuda_events import CudaTiming
 
 NO_GPU = "no CUDA device: engines cannot be deserialised without a GPU"
 INSTALL_TENSORRT = "on a Jetson it comes with JetPack (python3-libnvinfer); on a desktop GPU: pip install tensorrt"
 _CU_ATTRIBUTE_CC_MAJOR, _CU_ATTRIBUTE_CC_MINOR = 75, 76
+PHASES = ("h2d", "gpu", "d2h")
 
 
 def import_tensorrt(library: str):
@@ -119,6 +127,7 @@ class TensorRTRunner(Runner):
         self.output_name = next(n for n in names if modes[n] == self._trt.TensorIOMode.OUTPUT)
         self.stream = self.cuda.Stream()
         self.buffers = {self.input_name: self.cuda.DeviceArray(), self.output_name: self.cuda.DeviceArray()}
+        self.phases: list[tuple[float, float, float]] = []
 
     @property
     def version(self) -> str:
@@ -138,3 +147,83 @@ class TensorRTRunner(Runner):
         device_out.copy_to(output, self.stream)
         self.stream.synchronize()
         return output
+
+    def input_shape(self) -> list[int | None]:
+        return [d if d >= 0 else None for d in self.engine.get_tensor_shape(self.input_name)]
+
+    @cached_property
+    def _timing(self) -> CudaTiming:
+        """CUDA events on the runner's stream, made when timing first binds (parity runs need none)."""
+        return CudaTiming(self.cuda, self.stream.ptr)
+
+    @cached_property
+    def _events(self) -> list[int]:
+        return [self._timing.event() for _ in range(4)]
+
+    def _pinned(self, shape) -> np.ndarray:
+        nbytes = int(np.prod(shape)) * 4
+        memory = (ctypes.c_byte * nbytes).from_address(self._timing.malloc_host(nbytes))
+        return np.ctypeslib.as_array(memory).view(np.float32).reshape(shape)
+
+    def bind(self, inputs: np.ndarray) -> Callable[[], None]:
+        """Device buffers sized and bound, pinned host copies of input and output (kept for the process)."""
+        context = self.context
+        context.set_input_shape(self.input_name, inputs.shape)
+        out_shape = tuple(context.get_tensor_shape(self.output_name))
+        device_in, device_out = self.buffers[self.input_name], self.buffers[self.output_name]
+        device_in.resize(inputs.shape)
+        device_out.resize(out_shape)
+        context.set_tensor_address(self.input_name, device_in.ptr)
+        context.set_tensor_address(self.output_name, device_out.ptr)
+        host_in, host_out = self._pinned(inputs.shape), self._pinned(out_shape)
+        host_in[...] = inputs
+        self.phases = []
+        return lambda: self._timed_infer(device_in.ptr, host_in, device_out.ptr, host_out)
+
+    def _timed_infer(self, device_in: int, host_in: np.ndarray, device_out: int, host_out: np.ndarray) -> None:
+        cuda, (start, uploaded, computed, done) = self._timing, self._events
+        cuda.record(start)
+        cuda.upload(device_in, host_in.ctypes.data, host_in.nbytes)
+        cuda.record(uploaded)
+        if not self.context.execute_async_v3(cuda.stream):
+            raise IGCVError(f"TensorRT failed to run the engine: {self.logger.last_error()}")
+        cuda.record(computed)
+        cuda.download(host_out.ctypes.data, device_out, host_out.nbytes)
+        cuda.record(done)
+        cuda.synchronize(done)
+        self.phases.append(
+            (cuda.elapsed_ms(start, uploaded), cuda.elapsed_ms(uploaded, computed), cuda.elapsed_ms(computed, done))
+        )
+
+    def run_extras(self, inputs: np.ndarray, timed: int, seconds: float) -> dict:
+        """CUDA-event statistics of the timed calls only (the warm-up ones are dropped)."""
+        from ..profiling.stats import latency_summary
+
+        timed_phases = np.asarray(self.phases[-timed:])
+        return {
+            "timing": "host perf_counter around one synchronous call; phases by CUDA events",
+            "phases_ms": {phase: latency_summary(timed_phases[:, i]) for i, phase in enumerate(PHASES)},
+        }
+
+    def layer_times(self, inputs: np.ndarray, runs: int) -> dict:
+        profiler = _layer_profiler(self._trt)
+        call = self.bind(inputs)
+        call()
+        self.context.profiler = profiler
+        for _ in range(runs):
+            call()
+        self.context.profiler = None
+        layers = [{"name": name, "op_type": None, "ms": ms / runs} for name, ms in profiler.totals.items()]
+        return {"source": "TensorRT IProfiler", "runs": runs, "layers": layers}
+
+
+def _layer_profiler(trt):
+    class LayerProfiler(trt.IProfiler):
+        def __init__(self):
+            super().__init__()
+            self.totals: dict[str, float] = {}
+
+        def report_layer_time(self, layer_name: str, ms: float) -> None:
+            self.totals[layer_name] = self.totals.get(layer_name, 0.0) + ms
+
+    return LayerProfiler()

@@ -8,12 +8,12 @@
 #   bin/qemu-aarch64-static      taken out of Debian's qemu-user-static .deb (the package is not installed)
 #   site/                        aarch64 wheels of numpy / onnxruntime / openvino, pinned to
 #                                requirements/constraints.txt (the same versions as the x86 side)
-#   profiles/<cpu>/              made on first use by igcv_deploy/runtimes/arm_emu.py: a hard-link copy of
+#   profiles/<cpu>/              made on first use by tests/arm/emulator.py: a hard-link copy of
 #                                rootfs/ plus that CPU's fake /proc/cpuinfo and MIDR sysfs files
 #   STAMP                        written last; holds what was built. A re-run with the same inputs exits early.
 #
-# Recipe and traps: ../shared/notes/arm-emulation.md and docs/arm.md. Needs root (or mmdebstrap already
-# installed), apt sources for bookworm, and network access to Debian and PyPI.
+# Recipe and traps: docs/arm.md. Needs root (or mmdebstrap already installed), apt sources for bookworm,
+# and network access to Debian and PyPI.
 # Env: PYTHON (host python with pip; default: <repo>/.venv/bin/python, then python3),
 #      ARM_SYSROOT_FORCE=1 to rebuild everything.
 set -euo pipefail
@@ -140,7 +140,7 @@ say "site-packages: $(du -sh "$CACHE/site" | cut -f1)"
 
 # --- 5. smoke test under qemu: the pinned versions import on an emulated cortex-a72 ----------------
 say "smoke test: import numpy, onnxruntime, openvino under qemu (cortex-a72)"
-GOT=$(cd "$REPO" && PYTHONPATH="$REPO" "$PYTHON" -m igcv_deploy.runtimes.arm_emu versions --sysroot "$CACHE" --profile cortex-a72 2>"$CACHE/smoke.log") \
+GOT=$(cd "$REPO" && PYTHONPATH="$REPO" "$PYTHON" -m tests.arm.emulator versions --sysroot "$CACHE" --profile cortex-a72 2>"$CACHE/smoke.log") \
   || { tail -n 5 "$CACHE/smoke.log" >&2; die "the aarch64 python could not import the wheels (log: $CACHE/smoke.log)"; }
 for pin in "${PINS[@]}"; do
   case " $GOT " in *" $pin "*) ;; *) die "under qemu got '$GOT', expected $pin";; esac

@@ -62,7 +62,7 @@ def record(**row) -> dict:
 # ------------------------------------------------------------------------------------- sysroot
 @pytest.fixture(scope="session")
 def arm_sysroot():
-    from igcv_deploy.runtimes.arm_emu import ArmEmuError, build_sysroot, find_sysroot
+    from .emulator import ArmEmuError, build_sysroot, find_sysroot
 
     if os.environ.get("ARM_EMU_NO_BUILD"):
         sysroot = find_sysroot()
@@ -237,7 +237,7 @@ def arm_models(tmp_path_factory) -> dict:
 
 
 # ------------------------------------------------------------------------------------- ARM runs
-# (case, artifact key, backend, precision): every case runs in the profile's single process.
+# (case, artifact key, runtime, precision): every case runs in the profile's single process.
 CASES = (
     ("ort_fp32", "onnx", "onnxruntime", "f32"),
     ("ov_fp32", "fp32", "openvino", "f32"),
@@ -251,7 +251,7 @@ CASES = (
 def case_runs_on(case: str, profile: str) -> bool:
     """The FP16 IR only where the default precision is f32: on f16 cores it runs in f16 exactly like
     the FP32 IR does with no hint (measured identical), so it would only cost another compile."""
-    from igcv_deploy.runtimes.arm_profiles import ARM_PROFILES
+    from igcv_deploy.devices import ARM_PROFILES
 
     return case != "ov_fp16ir_default" or ARM_PROFILES[profile]["default_precision"] == "f32"
 
@@ -262,8 +262,9 @@ def arm_results(arm_sysroot, arm_models, tmp_path_factory):
     emulated process each (own root filesystem per profile, so they can run side by side)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from igcv_deploy.runtimes.arm_emu import run_jobs
-    from igcv_deploy.runtimes.arm_profiles import CI_PROFILES
+    from igcv_deploy.devices import CI_PROFILES
+
+    from .emulator import run_jobs
 
     cache: dict[str, dict] = {}
     timeout = float(os.environ.get("ARM_EMU_TIMEOUT", 1500))
@@ -271,7 +272,7 @@ def arm_results(arm_sysroot, arm_models, tmp_path_factory):
     def run(profile: str) -> dict:
         out = tmp_path_factory.mktemp(f"arm-{profile}")
         jobs, keys = [], []
-        for case, key, backend, precision in CASES:  # case-major: the known failure runs last
+        for case, key, runtime, precision in CASES:  # case-major: the known failure runs last
             if not case_runs_on(case, profile):
                 continue
             for family, art in arm_models.items():
@@ -279,7 +280,7 @@ def arm_results(arm_sysroot, arm_models, tmp_path_factory):
                     continue
                 jobs.append(
                     {
-                        "backend": backend,
+                        "runtime": runtime,
                         "model": art[key],
                         "inputs": art["inputs"],
                         "outputs": out / f"{family}-{case}.npz",

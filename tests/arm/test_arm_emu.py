@@ -1,6 +1,6 @@
 """Exported models on emulated ARM cores (qemu user mode) vs the same runtime on x86, same inputs.
 
-Run with `make test-arm` (= `pytest -m arm_emu tests/arm`). Thresholds (issue 6):
+Run with `make test-arm` (= `pytest -m arm_emu tests/arm`). Thresholds (docs/arm.md):
   onnxruntime FP32 and OpenVINO FP32 (INFERENCE_PRECISION_HINT=f32): rel <= 1e-5, rel = max|a-b|/max|b|
   OpenVINO default precision: the precision the plugin picks must match ARM_PROFILES; f32 -> rel <= 1e-5,
       f16 -> cosine >= 0.999 (rel is recorded)
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from igcv_deploy.runtimes.arm_profiles import ARM_PROFILES, CI_PROFILES, INT8_ARMV80_ERROR
+from igcv_deploy.devices import ARM_PROFILES, CI_PROFILES, INT8_ARMV80_ERROR
 
 from .conftest import FAMILIES, cosine, record, rel_err, top1_agreement
 
@@ -25,9 +25,8 @@ INT8_COSINE = 0.99
 
 
 def _get(arm_models, arm_results, profile, family, case):
-    from igcv_deploy.runtimes.arm_emu import ArmRunError, load_outputs
-
     from .conftest import case_runs_on
+    from .emulator import ArmRunError, load_outputs
 
     art = arm_models[family]
     if isinstance(art, str):
@@ -139,7 +138,7 @@ def test_openvino_default_precision(arm_models, arm_results, profile, family, ca
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("profile", CI_PROFILES)
 def test_openvino_int8(arm_models, arm_results, profile, family):
-    from igcv_deploy.runtimes.arm_emu import ArmRunError
+    from .emulator import ArmRunError
 
     try:
         art, rec, out = _get(arm_models, arm_results, profile, family, "ov_int8")
@@ -180,7 +179,7 @@ def test_openvino_int8(arm_models, arm_results, profile, family):
 
 
 # ----------------------------------------------------------------------------------------------
-# Issue 6 item 5: OpenVINO 2026.4.1 cannot compile an INT8 IR with asymmetric activations (NNCF
+# OpenVINO 2026.4.1 cannot compile an INT8 IR with asymmetric activations (NNCF
 # mixed preset) on ARMv8.0 cores (no dotprod): RuntimeError "... object is not initialized".
 # KNOWN FAILURE, TIED TO THE VERSION: this test asserts it still happens with the pinned version,
 # so a fixed OpenVINO makes it fail and tells us to revisit ARM_PROFILES / docs/arm.md.
@@ -188,8 +187,9 @@ def test_openvino_int8(arm_models, arm_results, profile, family):
 def test_int8_known_failure_armv80(arm_models, arm_results, profile):
     from importlib.metadata import version
 
-    from igcv_deploy.runtimes.arm_emu import load_outputs
-    from igcv_deploy.runtimes.arm_profiles import INT8_ARMV80_BROKEN_OPENVINO
+    from igcv_deploy.devices import INT8_ARMV80_BROKEN_OPENVINO
+
+    from .emulator import load_outputs
 
     art = arm_models["igcv3"]
     if isinstance(art, str):
@@ -237,7 +237,7 @@ def test_int8_known_failure_armv80(arm_models, arm_results, profile):
 
 def test_armv80_routed_to_fp16(arm_models, arm_results):
     """The decision: ARMv8.0 gets FP16 IRs (running in f32 there); the route works on cortex-a72."""
-    from igcv_deploy.runtimes.arm_profiles import arm_precision_for
+    from igcv_deploy.devices import arm_precision_for
 
     assert arm_precision_for("cortex-a72", "int8") == "fp16"
     assert arm_precision_for("cortex-a53") == "fp16"

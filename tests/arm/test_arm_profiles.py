@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from igcv_deploy.runtimes.arm_profiles import (
-    ARM_PROFILES,
-    CI_PROFILES,
-    arm_precision_for,
-    cpu_files,
-    get_profile,
-    write_cpu_files,
-)
+from igcv_deploy.devices import ARM_PROFILES, CI_PROFILES, arm_precision_for, get_profile
+from igcv_deploy.errors import UsageError
+from igcv_deploy.runtimes.registry import runtime_names
 
-RUNTIMES = Path(__file__).resolve().parents[2] / "igcv_deploy" / "runtimes"
+from . import aarch64_runner
+from .emulator import ARM_RUNTIMES, check_runtime, cpu_files, write_cpu_files
+
+RUNNER = Path(aarch64_runner.__file__)
+DEVICES = Path(__file__).resolve().parents[2] / "igcv_deploy" / "devices.py"
 
 
 def _imports(path: Path) -> set[str]:
@@ -31,9 +30,10 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_runner_is_standalone():
-    """arm_runner.py runs under the aarch64 python (numpy/onnxruntime/openvino only), by path."""
+    """aarch64_runner.py runs under the aarch64 python (numpy/onnxruntime/openvino only), by path."""
     allowed = {
         "argparse",
+        "contextlib",
         "json",
         "os",
         "platform",
@@ -46,11 +46,25 @@ def test_runner_is_standalone():
         "openvino",
         "__future__",
     }
-    assert _imports(RUNTIMES / "arm_runner.py") <= allowed
+    assert _imports(RUNNER) <= allowed
+
+
+def test_runner_neighbours_shadow_no_import():
+    """Run by path, the runner's folder could come first on sys.path: no neighbour may be named like an import."""
+    neighbours = {path.name.split(".")[0] for path in RUNNER.parent.iterdir()}
+    assert not neighbours & _imports(RUNNER)
+
+
+def test_runner_runtimes_are_registry_names():
+    assert set(ARM_RUNTIMES) == set(aarch64_runner.RUNTIMES) <= set(runtime_names())
+    assert check_runtime("openvino") == "openvino"
+    for name in ("ort", "tensorrt"):
+        with pytest.raises(UsageError):
+            check_runtime(name)
 
 
 def test_profiles_module_is_stdlib_only():
-    assert _imports(RUNTIMES / "arm_profiles.py") <= {"__future__", "pathlib"}
+    assert _imports(DEVICES) <= {"__future__", "pathlib"}
 
 
 @pytest.mark.parametrize("profile", sorted(ARM_PROFILES))

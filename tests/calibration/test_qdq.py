@@ -107,7 +107,7 @@ def test_runs_in_every_runtime_like_fp32(fragile):
 
     x = random_set(1, seed=5).images
     reference = OnnxRuntimeRunner(fp32).run(x)
-    for runner in (OnnxRuntimeRunner(result.path), OpenVINORunner(result.path, precision="f32")):
+    for runner in (OnnxRuntimeRunner(result.path), OpenVINORunner(result.path, precision="fp32")):
         assert np.abs(runner.run(x) - reference).max() < 0.25 * np.abs(reference).max()
 
 

@@ -30,7 +30,7 @@ def export(run_cli, out, *extra):
 def outputs(bundle, target):
     images = reference_images(get_config("igcv3-0.25").with_overrides(input_size=(3, 64, 64)))
     if target == "openvino":
-        return OpenVINORunner(bundle / "model.xml", precision="f32").run_batches(images, 1)
+        return OpenVINORunner(bundle / "model.xml", precision="fp32").run_batches(images, 1)
     return OnnxRuntimeRunner(bundle / "model.onnx").run_batches(images, 1)
 
 

@@ -23,7 +23,7 @@ def test_onnx_bundle_with_per_layer(profile_cli, bundle):
 
 
 def test_openvino_ir_with_per_layer(profile_cli, static_ir):
-    code, doc, err = profile_cli(static_ir, "--precision", "f32", "--per-layer", "--layer-runs", "3", *QUICK)
+    code, doc, err = profile_cli(static_ir, "--precision", "fp32", "--per-layer", "--layer-runs", "3", *QUICK)
     assert code == 0, err
     assert_schema(doc)
     assert (doc["runtime"], doc["precision"]) == ("openvino", "fp32")

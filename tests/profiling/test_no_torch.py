@@ -1,4 +1,4 @@
-"""Device-side install: the profiler and the runtimes import and profile an ONNX model without torch."""
+"""Device-side install: the profiler and every runtimes module import, and profile an ONNX model, without torch."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 SCRIPT = """
-import json, sys
+import importlib, json, pkgutil, sys
 import igcv_deploy.profiling, igcv_deploy.runtimes, igcv_deploy.profiling.cli
 import igcv_deploy.profiling.report, igcv_deploy.profiling.layers, igcv_deploy.profiling.crosscheck
-assert "torch" not in sys.modules, "importing the profiler loaded torch"
+for module in pkgutil.iter_modules(igcv_deploy.runtimes.__path__, "igcv_deploy.runtimes."):
+    importlib.import_module(module.name)  # torch_eager too: only its runner's constructor imports torch
+assert "torch" not in sys.modules, "importing the profiler or the runtimes loaded torch"
 from igcv_deploy.profiling.cli import main
 code = main([sys.argv[1], "--per-layer", "--layer-runs", "2", "--warmup-iters", "2", "--warmup-time", "0",
              "--iterations", "5", "--duration", "0", "--quiet", "--output", sys.argv[2]])

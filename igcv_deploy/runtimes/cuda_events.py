@@ -1,7 +1,7 @@
-"""CUDA events and page-locked host memory for the TensorRT backend.
+"""CUDA events and page-locked host memory for timing the TensorRT runner.
 
-Uses the CUDA runtime library that polygraphy's wrapper has already loaded for the engine
-runner's device memory (igcv_deploy.runtimes.tensorrt), so there is one libcudart in play.
+Uses the CUDA runtime library that polygraphy's wrapper has already loaded for the runner's
+device memory (igcv_deploy.runtimes.tensorrt), so there is one libcudart in play.
 """
 
 from __future__ import annotations

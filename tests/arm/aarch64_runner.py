@@ -3,16 +3,17 @@
 Run BY PATH under the aarch64 interpreter of the ARM sysroot (scripts/arm/build_sysroot.sh):
 
     QEMU_CPU=cortex-a72 PYTHONPATH=SITE qemu-aarch64-static -L ROOTFS ROOTFS/usr/bin/python3.11 \
-        igcv_deploy/runtimes/arm_runner.py --backend openvino --model m.xml \
+        tests/arm/aarch64_runner.py --runtime openvino --model m.xml \
         --inputs in.npz --outputs out.npz [--precision f32|default|f16]
 
 or several jobs in one process (imports onnxruntime/openvino once; emulated imports are slow):
 
-    ... arm_runner.py --jobs jobs.json --report report.json
+    ... aarch64_runner.py --jobs jobs.json --report report.json
 
 This file must stay standalone: it imports only the standard library and numpy, and
-onnxruntime / openvino lazily; never torch and never other igcv_deploy modules (the ARM
-sysroot has only numpy, onnxruntime and openvino). The ARM-side Python cannot start child
+onnxruntime / openvino lazily; never torch and never igcv_deploy (the ARM sysroot has only
+numpy, onnxruntime and openvino). Its runtime names are those of igcv_deploy's runtime registry;
+the host side (tests/arm/emulator.py) checks them there. The ARM-side Python cannot start child
 processes under qemu (Exec format error), so the host runs one process per CPU profile and
 exchanges .npz files.
 
@@ -32,11 +33,6 @@ import platform
 import sys
 import time
 import traceback
-
-# Run by path, Python puts this file's folder first on sys.path, and that folder holds the
-# igcv_deploy runners `onnxruntime.py` / `openvino.py`, which would shadow the real packages.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 ERROR_TAG = "ARM_RUNNER_ERROR"
 PRECISIONS = ("f32", "default", "f16", "bf16")
@@ -180,22 +176,23 @@ def _conv_precisions(compiled) -> dict:
     return counts
 
 
-BACKENDS = {"onnxruntime": run_onnxruntime, "ort": run_onnxruntime, "openvino": run_openvino, "ov": run_openvino}
+# Keyed by the names of igcv_deploy's runtime registry (igcv_deploy/runtimes/registry.py).
+RUNTIMES = {"onnxruntime": run_onnxruntime, "openvino": run_openvino}
 
 
 def run_job(job: dict, threads: int) -> dict:
-    """Run one job dict {backend, model, inputs, outputs, precision}; return its report record."""
+    """Run one job dict {runtime, model, inputs, outputs, precision}; return its report record."""
     import numpy as np
 
     record = {"job": job, "ok": False}
     t0 = time.perf_counter()
     try:
-        backend = BACKENDS.get(job["backend"])
-        if backend is None:
-            raise StageError("usage", ValueError(f"unknown backend {job['backend']!r}"))
+        runtime = RUNTIMES.get(job["runtime"])
+        if runtime is None:
+            raise StageError("usage", ValueError(f"unknown runtime {job['runtime']!r}"))
         with np.load(job["inputs"]) as data:
             arrays = {k: np.ascontiguousarray(data[k]) for k in data.files}
-        outputs, info = backend(job["model"], arrays, threads, job.get("precision", "f32"))
+        outputs, info = runtime(job["model"], arrays, threads, job.get("precision", "f32"))
         _stage("save", np.savez, job["outputs"], **outputs)
         record.update(ok=True, info=info, outputs=sorted(outputs))
     except StageError as err:
@@ -207,9 +204,26 @@ def run_job(job: dict, threads: int) -> dict:
     return record
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_all(jobs: list[dict], threads: int, report_path: str | None) -> int:
+    """Run the jobs in order; one ERROR_TAG line on stderr per failed job. Exit status 3 if any failed."""
+    report = {"versions": versions(), "records": []}
+    failed = 0
+    for job in jobs:
+        record = run_job(job, threads)
+        report["records"].append(record)
+        if not record["ok"]:
+            failed += 1
+            err = dict(record["error"], model=job.get("model"), runtime=job.get("runtime"))
+            print(f"{ERROR_TAG} {json.dumps(err)}", file=sys.stderr, flush=True)
+        if report_path:  # rewrite after every job: a crash still leaves the finished ones
+            with open(report_path, "w") as f:
+                json.dump(report, f, indent=1)
+    return 3 if failed else 0
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", choices=sorted(BACKENDS))
+    p.add_argument("--runtime", choices=sorted(RUNTIMES))
     p.add_argument("--model")
     p.add_argument("--inputs")
     p.add_argument("--outputs")
@@ -219,45 +233,31 @@ def main(argv: list[str] | None = None) -> int:
         choices=PRECISIONS,
         help="OpenVINO INFERENCE_PRECISION_HINT; 'default' sets none (the plugin picks)",
     )
-    p.add_argument("--jobs", help="JSON list of {backend, model, inputs, outputs, precision}")
+    p.add_argument("--jobs", help="JSON list of {runtime, model, inputs, outputs, precision}")
     p.add_argument("--report", help="write a JSON report (versions + one record per job)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--versions", action="store_true", help="print runtime versions as JSON and exit")
-    args = p.parse_args(argv)
+    return p
 
+
+def _jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[dict]:
+    if args.jobs:
+        with open(args.jobs) as f:
+            return json.load(f)
+    job = {k: getattr(args, k) for k in ("runtime", "model", "inputs", "outputs", "precision")}
+    if not all(job.values()):
+        parser.error("give --jobs FILE, or --runtime --model --inputs --outputs")
+    return [job]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.versions:
         print(json.dumps(versions()))
         return 0
-    if args.jobs:
-        with open(args.jobs) as f:
-            jobs = json.load(f)
-    elif args.backend and args.model and args.inputs and args.outputs:
-        jobs = [
-            {
-                "backend": args.backend,
-                "model": args.model,
-                "inputs": args.inputs,
-                "outputs": args.outputs,
-                "precision": args.precision,
-            }
-        ]
-    else:
-        p.error("give --jobs FILE, or --backend --model --inputs --outputs")
-
-    report = {"versions": versions(), "records": []}
-    failed = 0
-    for job in jobs:
-        record = run_job(job, args.threads)
-        report["records"].append(record)
-        if not record["ok"]:
-            failed += 1
-            err = dict(record["error"], model=job.get("model"), backend=job.get("backend"))
-            print(f"{ERROR_TAG} {json.dumps(err)}", file=sys.stderr, flush=True)
-        if args.report:  # rewrite after every job: a crash still leaves the finished ones
-            with open(args.report, "w") as f:
-                json.dump(report, f, indent=1)
-    return 3 if failed else 0
+    return run_all(_jobs(args, parser), args.threads, args.report)
 
 
 if __name__ == "__main__":

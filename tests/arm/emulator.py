@@ -4,16 +4,16 @@ The sysroot comes from `scripts/arm/build_sysroot.sh` (default `<repo>/.cache/ar
 `rootfs/` (Debian arm64 with python3.11), `bin/qemu-aarch64-static`, `site/` (aarch64 numpy,
 onnxruntime, openvino pinned to requirements/constraints.txt), `STAMP`.
 
-For each CPU profile (igcv_deploy.runtimes.arm_profiles) this module writes the fake
+For each CPU profile (igcv_deploy.devices.ARM_PROFILES) this module writes the fake
 /proc/cpuinfo and MIDR sysfs files into the rootfs, then runs one aarch64 process of
-`arm_runner.py` under `QEMU_CPU=<profile>` with one thread, exchanging .npz files:
+`aarch64_runner.py` under `QEMU_CPU=<profile>` with one thread, exchanging .npz files:
 
     sysroot = find_sysroot() or build_sysroot()
     outputs = run_model(sysroot, "cortex-a72", "openvino", "model.xml", {"input": x}, precision="f32")
 
-Uses only the standard library and numpy (no torch). CLI:
-    python -m igcv_deploy.runtimes.arm_emu versions [--sysroot DIR] [--profile P]
-    python -m igcv_deploy.runtimes.arm_emu run --profile P --backend B --model M --inputs in.npz --outputs out.npz
+Uses only the standard library, numpy and igcv_deploy's torch-free modules. CLI, from the repo root:
+    python -m tests.arm.emulator versions [--sysroot DIR] [--profile P]
+    python -m tests.arm.emulator run --profile P --runtime R --model M --inputs in.npz --outputs out.npz
 """
 
 from __future__ import annotations
@@ -31,14 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IGCVError
-from .arm_profiles import ARM_PROFILES, get_profile, write_cpu_files
+from igcv_deploy.devices import ARM_PROFILES, get_profile
+from igcv_deploy.errors import IGCVError, UsageError
+from igcv_deploy.runtimes.registry import get_runtime
+
+from .aarch64_runner import RUNTIMES as RUNNER_RUNTIMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RUNNER = Path(__file__).resolve().with_name("arm_runner.py")
+RUNNER = Path(__file__).resolve().with_name("aarch64_runner.py")
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "arm" / "build_sysroot.sh"
 ARM_PYTHON = "usr/bin/python3.11"
-ERROR_TAG = "ARM_RUNNER_ERROR"
+# The registry runtimes the aarch64 runner runs (its sysroot holds only their wheels).
+ARM_RUNTIMES = tuple(RUNNER_RUNTIMES)
 
 
 class ArmEmuError(IGCVError):
@@ -58,9 +62,19 @@ class ArmRunError(IGCVError):
         job = record.get("job", {})
         first = self.message.strip().splitlines()[0] if self.message.strip() else ""
         super().__init__(
-            f"{job.get('backend')} {self.stage} failed on emulated {profile} for {job.get('model')}: "
+            f"{job.get('runtime')} {self.stage} failed on emulated {profile} for {job.get('model')}: "
             f"{self.error_type}: {first}"
         )
+
+
+def check_runtime(name: str) -> str:
+    """`name` if it is a runtime of the registry that the aarch64 runner runs, else UsageError."""
+    get_runtime(name)
+    if name not in ARM_RUNTIMES:
+        raise UsageError(
+            f"runtime '{name}' does not run on the emulated ARM CPU", f"choose {' or '.join(ARM_RUNTIMES)}"
+        )
+    return name
 
 
 def default_sysroot_dir() -> Path:
@@ -126,6 +140,46 @@ def build_sysroot(path: str | Path | None = None, timeout: float = 1800, python:
     return sysroot
 
 
+def cpu_files(profile: str) -> dict[str, str]:
+    """Fake /proc/cpuinfo and sysfs files for one emulated CPU (paths relative to the rootfs).
+
+    onnxruntime's cpuinfo library parses these; without them it reads the x86 host's files under
+    qemu and segfaults. One CPU only: the runner uses one thread.
+    """
+    spec = get_profile(profile)
+    midr = spec["midr"]
+    cpuinfo = (
+        "processor\t: 0\n"
+        "BogoMIPS\t: 108.00\n"
+        f"Features\t: {spec['features']}\n"
+        f"CPU implementer\t: 0x{(midr >> 24) & 0xFF:02x}\n"
+        "CPU architecture: 8\n"
+        f"CPU variant\t: 0x{(midr >> 20) & 0xF:x}\n"
+        f"CPU part\t: 0x{(midr >> 4) & 0xFFF:03x}\n"
+        f"CPU revision\t: {midr & 0xF}\n"
+        "\n"
+    )
+    cpu = "sys/devices/system/cpu"
+    return {
+        "proc/cpuinfo": cpuinfo,
+        f"{cpu}/possible": "0\n",
+        f"{cpu}/present": "0\n",
+        f"{cpu}/online": "0\n",
+        f"{cpu}/cpu0/regs/identification/midr_el1": f"0x{midr:016x}\n",
+        f"{cpu}/cpu0/regs/identification/revidr_el1": "0x0000000000000000\n",
+    }
+
+
+def write_cpu_files(rootfs: str | Path, profile: str) -> None:
+    """Write `cpu_files(profile)` under `rootfs` (qemu -L serves them for the absolute paths)."""
+    rootfs = Path(rootfs)
+    for rel, text in cpu_files(profile).items():
+        path = rootfs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # the per-profile roots are hard-link copies: never write through
+        path.write_text(text)
+
+
 @contextlib.contextmanager
 def _profile_root(sysroot: Sysroot, profile: str):
     """A root filesystem of this profile's own (hard-link copy of rootfs/ + its fake CPU files), locked.
@@ -140,20 +194,25 @@ def _profile_root(sysroot: Sysroot, profile: str):
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not (root / ARM_PYTHON).exists():
-                tmp = base / f"{profile}.tmp"
-                subprocess.run(["rm", "-rf", str(tmp), str(root)], check=True)
-                proc = subprocess.run(["cp", "-al", str(sysroot.rootfs), str(tmp)], capture_output=True, text=True)
-                if proc.returncode != 0:
-                    raise ArmEmuError(f"cannot make the {profile} root filesystem: {_tail(proc.stderr, 1)}")
-                tmp.rename(root)
+                _copy_rootfs(sysroot, base, profile)
             write_cpu_files(root, profile)
             yield root
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _copy_rootfs(sysroot: Sysroot, base: Path, profile: str) -> None:
+    """Hard-link copy of rootfs/ to base/<profile>, made under a temporary name and renamed."""
+    tmp, root = base / f"{profile}.tmp", base / profile
+    subprocess.run(["rm", "-rf", str(tmp), str(root)], check=True)
+    proc = subprocess.run(["cp", "-al", str(sysroot.rootfs), str(tmp)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ArmEmuError(f"cannot make the {profile} root filesystem: {_tail(proc.stderr, 1)}")
+    tmp.rename(root)
+
+
 def _env(sysroot: Sysroot, profile: str, threads: int) -> dict:
-    env = {
+    return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
@@ -163,7 +222,6 @@ def _env(sysroot: Sysroot, profile: str, threads: int) -> dict:
         "OPENBLAS_NUM_THREADS": str(threads),
         "PYTHONNOUSERSITE": "1",
     }
-    return env
 
 
 def _tail(text: str, lines: int = 25) -> str:
@@ -173,19 +231,13 @@ def _tail(text: str, lines: int = 25) -> str:
 def run_runner(
     sysroot: Sysroot, profile: str, args: list[str], timeout: float = 900, threads: int = 1
 ) -> subprocess.CompletedProcess:
-    """Run arm_runner.py with `args` under qemu for `profile`; returns the completed process."""
+    """Run aarch64_runner.py with `args` under qemu for `profile`; returns the completed process.
+
+    `-P`: the aarch64 Python gets no script folder on sys.path, only its stdlib and the sysroot's site/.
+    """
     with _profile_root(sysroot, profile) as root:
-        cmd = [
-            str(sysroot.qemu),
-            "-L",
-            str(root),
-            str(root / ARM_PYTHON),
-            "-P",
-            str(RUNNER),
-            "--threads",
-            str(threads),
-            *args,
-        ]
+        cmd = [str(sysroot.qemu), "-L", str(root), str(root / ARM_PYTHON), "-P", str(RUNNER)]
+        cmd += ["--threads", str(threads), *args]
         try:
             return subprocess.run(
                 cmd, env=_env(sysroot, profile, threads), capture_output=True, text=True, timeout=timeout
@@ -207,10 +259,12 @@ def run_jobs(
 ) -> list[dict]:
     """Run several jobs in ONE emulated process (runtimes imported once). Returns the records.
 
-    Each job: {backend, model, inputs (npz path), outputs (npz path), precision}. A failed job has
-    `ok: False` and `error: {stage, type, message}`; a crashed process raises ArmEmuError with the
-    stderr tail.
+    Each job: {runtime, model, inputs (npz path), outputs (npz path), precision}; `runtime` must pass
+    check_runtime (UsageError before anything runs). A failed job has `ok: False` and
+    `error: {stage, type, message}`; a crashed process raises ArmEmuError with the stderr tail.
     """
+    for job in jobs:
+        check_runtime(job["runtime"])
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         jobs_path, report_path = Path(tmp) / "jobs.json", Path(tmp) / "report.json"
         jobs_path.write_text(json.dumps([{k: str(v) for k, v in j.items()} for j in jobs]))
@@ -219,7 +273,7 @@ def run_jobs(
     records = report["records"]
     if proc.returncode not in (0, 3) or len(records) != len(jobs):
         done = len(records)
-        upcoming = f"{jobs[done]['backend']} {jobs[done]['model']}" if done < len(jobs) else "- "
+        upcoming = f"{jobs[done]['runtime']} {jobs[done]['model']}" if done < len(jobs) else "- "
         raise ArmEmuError(
             f"emulated {profile} runner died (exit {proc.returncode}) after {done} of {len(jobs)} jobs"
             f" (next: {upcoming}):\n"
@@ -239,7 +293,7 @@ def load_outputs(record: dict) -> dict[str, np.ndarray]:
 def run_model(
     sysroot: Sysroot,
     profile: str,
-    backend: str,
+    runtime: str,
     model: str | Path,
     inputs: dict[str, np.ndarray] | np.ndarray,
     precision: str = "f32",
@@ -251,15 +305,15 @@ def run_model(
     with tempfile.TemporaryDirectory() as tmp:
         in_path, out_path = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
         np.savez(in_path, **inputs)
-        job = {"backend": backend, "model": str(model), "inputs": in_path, "outputs": out_path, "precision": precision}
+        job = {"runtime": runtime, "model": str(model), "inputs": in_path, "outputs": out_path, "precision": precision}
         (record,) = run_jobs(sysroot, profile, [job], timeout=timeout)
         if not record["ok"]:
             raise ArmRunError(record, profile)
         return load_outputs(record)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m igcv_deploy.runtimes.arm_emu", description=__doc__.splitlines()[0])
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tests.arm.emulator", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     pv = sub.add_parser("versions", help="print the pinned runtime versions as seen under qemu")
     pr = sub.add_parser("run", help="run one model on an emulated ARM profile")
@@ -269,39 +323,40 @@ def main(argv: list[str] | None = None) -> int:
     for sp in (pv, pr):
         sp.add_argument("--profile", default="cortex-a72", choices=sorted(ARM_PROFILES))
     pv.add_argument("--json", action="store_true")
-    pr.add_argument("--backend", required=True, choices=["onnxruntime", "openvino"])
+    pr.add_argument("--runtime", required=True, choices=ARM_RUNTIMES)
     pr.add_argument("--model", required=True)
     pr.add_argument("--inputs", required=True)
     pr.add_argument("--outputs", required=True)
     pr.add_argument("--precision", default="f32")
-    args = p.parse_args(argv)
+    return p
 
+
+def _print_versions(sysroot: Sysroot, args: argparse.Namespace) -> int:
+    v = versions(sysroot, args.profile)
+    print(json.dumps(v) if args.json else " ".join(f"{k}=={v[k]}" for k in ("numpy", "onnxruntime", "openvino")))
+    return 0
+
+
+def _run_one(sysroot: Sysroot, args: argparse.Namespace) -> int:
+    job = {k: getattr(args, k) for k in ("runtime", "model", "inputs", "outputs", "precision")}
+    (record,) = run_jobs(sysroot, args.profile, [job])
+    print(json.dumps(record, indent=1))
+    return 0 if record["ok"] else 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.cmd == "build":
         print(build_sysroot(args.sysroot).root)
         return 0
     sysroot = Sysroot(Path(args.sysroot) if args.sysroot else default_sysroot_dir())
     if not (sysroot.qemu.exists() and sysroot.python.exists()):
-        print(f"arm_emu: no ARM sysroot at {sysroot.root} (run scripts/arm/build_sysroot.sh)", file=sys.stderr)
+        print(f"emulator: no ARM sysroot at {sysroot.root} (run scripts/arm/build_sysroot.sh)", file=sys.stderr)
         return 1
     try:
-        if args.cmd == "versions":
-            v = versions(sysroot, args.profile)
-            print(
-                json.dumps(v) if args.json else " ".join(f"{k}=={v[k]}" for k in ("numpy", "onnxruntime", "openvino"))
-            )
-            return 0
-        job = {
-            "backend": args.backend,
-            "model": args.model,
-            "inputs": args.inputs,
-            "outputs": args.outputs,
-            "precision": args.precision,
-        }
-        (record,) = run_jobs(sysroot, args.profile, [job])
-        print(json.dumps(record, indent=1))
-        return 0 if record["ok"] else 3
+        return (_print_versions if args.cmd == "versions" else _run_one)(sysroot, args)
     except IGCVError as exc:
-        print(f"arm_emu: {exc.line()}", file=sys.stderr)
+        print(f"emulator: {exc.line()}", file=sys.stderr)
         return 1
 
 

@@ -1,7 +1,7 @@
-"""ARM CPU profiles: what each core supports, and which OpenVINO precision we route it to.
+"""Device facts: the ARM CPU profiles, what each core supports, and which OpenVINO precision it gets.
 
-Torch-free and dependency-free (stdlib only): used by the host-side qemu driver
-(`arm_emu.py`), by the emulated-ARM tests, and by the OpenVINO exporter for `--device arm`.
+Stdlib only (no torch, no runtime): the OpenVINO exporter reads it for `--device arm`, and the
+emulated-ARM test harness (tests/arm/emulator.py) emulates each profile's core from it.
 
 The flags are measured under qemu with the pinned OpenVINO 2026.4.1 (docs/arm.md):
 - On cortex-a72/a53 (ARMv8.0, no dotprod) `compile_model` fails on an INT8 IR with asymmetric
@@ -19,8 +19,6 @@ a fixed OpenVINO shows up as a failing test.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 # The OpenVINO versions the known failure was observed with (the test asserts it still happens
 # only for these; a different version makes the check re-measure instead of assuming).
 INT8_ARMV80_BROKEN_OPENVINO = ("2026.4.1",)
@@ -29,8 +27,8 @@ INT8_ARMV80_ERROR = "object is not initialized"
 _V80_FEATURES = "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
 _V82_FEATURES = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp"
 
-# profile name == qemu -cpu name. midr: the value qemu reports for that core (MIDR_EL1), also
-# written to the fake sysfs file that onnxruntime's cpuinfo reads.
+# profile name == qemu -cpu name. midr: the value qemu reports for that core (MIDR_EL1); the
+# emulated-ARM harness also writes it, with `features`, to the fake CPU files onnxruntime reads.
 #   dotprod / fp16: ISA features (qemu's emulated hwcaps follow the core).
 #   default_precision: what OpenVINO's CPU plugin picks with no INFERENCE_PRECISION_HINT
 #                      (measured: f32 on ARMv8.0, f16 on cores with FP16 arithmetic).
@@ -92,7 +90,7 @@ ARM_PROFILES: dict[str, dict] = {
     },
 }
 
-# The profiles the CI stage covers (issue 6); cortex-a53 / neoverse-n1 are optional extras.
+# The profiles the emulated-ARM stage covers (docs/arm.md); cortex-a53 / neoverse-n1 are optional extras.
 CI_PROFILES = ("cortex-a72", "cortex-a76")
 
 
@@ -115,43 +113,3 @@ def arm_precision_for(profile: str, requested: str | None = None) -> str:
     if requested == "int8" and not spec["int8"]:
         return "fp16"
     return requested
-
-
-def cpu_files(profile: str) -> dict[str, str]:
-    """Fake /proc/cpuinfo and sysfs files for one emulated CPU (paths relative to the rootfs).
-
-    onnxruntime's cpuinfo library parses these; without them it reads the x86 host's files under
-    qemu and segfaults. One CPU only: the runner uses one thread.
-    """
-    spec = get_profile(profile)
-    midr = spec["midr"]
-    cpuinfo = (
-        "processor\t: 0\n"
-        "BogoMIPS\t: 108.00\n"
-        f"Features\t: {spec['features']}\n"
-        f"CPU implementer\t: 0x{(midr >> 24) & 0xFF:02x}\n"
-        "CPU architecture: 8\n"
-        f"CPU variant\t: 0x{(midr >> 20) & 0xF:x}\n"
-        f"CPU part\t: 0x{(midr >> 4) & 0xFFF:03x}\n"
-        f"CPU revision\t: {midr & 0xF}\n"
-        "\n"
-    )
-    cpu = "sys/devices/system/cpu"
-    return {
-        "proc/cpuinfo": cpuinfo,
-        f"{cpu}/possible": "0\n",
-        f"{cpu}/present": "0\n",
-        f"{cpu}/online": "0\n",
-        f"{cpu}/cpu0/regs/identification/midr_el1": f"0x{midr:016x}\n",
-        f"{cpu}/cpu0/regs/identification/revidr_el1": "0x0000000000000000\n",
-    }
-
-
-def write_cpu_files(rootfs: str | Path, profile: str) -> None:
-    """Write `cpu_files(profile)` under `rootfs` (qemu -L serves them for the absolute paths)."""
-    rootfs = Path(rootfs)
-    for rel, text in cpu_files(profile).items():
-        path = rootfs / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)  # the per-profile roots are hard-link copies: never write through
-        path.write_text(text)
