@@ -36,6 +36,7 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch dimension")
     parser.add_argument("--opset", type=int, help="ONNX opset (default 17)")
     parser.add_argument("--exporter", help="torchscript (default) or dynamo")
+    parser.add_argument("--simplifier", help="onnxslim (default) or onnxsim: the ONNX simplifier run before folding")
     parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
     parser.add_argument(
         "--lowering",
@@ -96,7 +97,7 @@ def run_export_command(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["build-engine"]:  # runs on devices: TensorRT + numpy + onnx, no torch
-        from .exporters.trt.build_engine import main as build_engine
+        from .exporters.tensorrt.build_engine import main as build_engine
 
         return build_engine(argv[1:])
     warnings.formatwarning = lambda message, category, *_: f"warning: {message}\n"

@@ -18,6 +18,7 @@ COMMON_OPTIONS = frozenset(
         "dynamic_batch",
         "opset",
         "exporter",
+        "simplifier",
         "no_fold",
         "lowering",
         "lowering_plan",
@@ -86,7 +87,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "tensorrt",
-        "tensorrt:export",
+        "tensorrt.target_tensorrt:export",
         "tensorrt",
         (".onnx", ".engine"),
         ("fp32", "fp16", "int8"),
@@ -97,7 +98,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "tensorrt-rtx",
-        "tensorrt_rtx:export",
+        "tensorrt.target_rtx:export",
         "tensorrt",
         (".engine",),
         ("fp32", "fp16", "int8"),

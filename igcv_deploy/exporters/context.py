@@ -10,6 +10,7 @@ import numpy as np
 from ..calibration.qdq_writer import WEIGHT_BITS
 from ..errors import IGCVError
 from ..runtimes.parity import compare
+from ..targets import get_target
 
 # Parity gates per precision. INT8 accuracy is judged by calibration; its gate only catches a
 # runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
@@ -33,6 +34,7 @@ class ExportRequest:
     dynamic_batch: bool = False
     opset: int = 17
     exporter: str = "torchscript"
+    simplifier: str = "onnxslim"
     fold: bool = True
     lowering: str = "auto"
     lowering_plan: str | None = None
@@ -64,6 +66,11 @@ class ExportContext:
     reference: np.ndarray
     manifest: dict
     cache: dict = field(default_factory=dict)
+
+    @property
+    def runtime(self) -> str:
+        """The runtime that runs this target's artifact; folding, lowering and INT8 form are chosen for it."""
+        return get_target(self.target).runtime
 
     @property
     def input_shape(self) -> list:

@@ -12,14 +12,14 @@ import dataclasses
 from ..errors import IGCVError
 from ..progress import step
 from ..runtimes.onnxruntime import OnnxRuntimeRunner
+from .base_onnx import base_onnx
 from .context import ExportContext
-from .onnx import base_onnx
 
 QDQ_ONNX = "model_qdq.onnx"
 
 
-def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "tensorrt"):
-    """Calibrate, write the Q/DQ ONNX of `flavour` into the bundle, check and report it."""
+def write_qdq_onnx(ctx: ExportContext, primary: bool = True):
+    """Calibrate, write the Q/DQ ONNX of the target's runtime into the bundle, check and report it."""
     import onnx
 
     from ..calibration.data import load_calibration_set
@@ -30,7 +30,7 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
     request = ctx.request
     calibration = load_calibration_set(request.calib_data, ctx.config, request.calib_size, seed=0)
     destination = ctx.bundle_dir / QDQ_ONNX
-    tensorrt_form = destination if flavour == "tensorrt" else ctx.scratch / QDQ_ONNX
+    tensorrt_form = destination if ctx.runtime == "tensorrt" else ctx.scratch / QDQ_ONNX
     result = quantize_model(
         base_onnx(ctx),
         calibration,
@@ -40,7 +40,7 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
         weight_bits=request.weight_bits,
     )
     assert_qdq_rules(onnx.load(str(result.path)))
-    if flavour == "onnxruntime":
+    if ctx.runtime == "onnxruntime":
         from ..calibration.ort_qdq import write_onnxruntime_qdq
 
         with step("quantise for onnxruntime's INT8 kernels"):
@@ -51,7 +51,7 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
     try:
         ctx.check_parity(QDQ_ONNX, runner, primary=primary)
     except IGCVError as error:
-        if flavour == "onnxruntime" and request.weight_bits == 8:
+        if ctx.runtime == "onnxruntime" and request.weight_bits == 8:
             raise IGCVError(
                 error.problem,
                 "8-bit weights saturate onnxruntime's int8 kernels on x86 CPUs without "
@@ -59,7 +59,7 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True, flavour: str = "ten
             ) from error
         raise
     ctx.manifest.update(write_report(result, ctx.bundle_dir, ctx.manifest.get("qdq")))
-    if flavour == "onnxruntime":
+    if ctx.runtime == "onnxruntime":
         _check_shipped_accuracy(ctx, runner, calibration)
     return dataclasses.replace(result, path=destination)
 

@@ -7,8 +7,8 @@ import sys
 from ..devices import ARM_PROFILES
 from ..errors import UsageError, require
 from ..runtimes.openvino import OpenVINORunner
+from .base_onnx import base_onnx, onnx_metadata
 from .context import ExportContext
-from .onnx import base_onnx, onnx_metadata
 
 DEVICES = ("x86", "arm")
 IR_FILES = ("model.xml", "model.bin")

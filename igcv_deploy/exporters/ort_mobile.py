@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from ..runtimes.onnxruntime import OnnxRuntimeRunner
+from .base_onnx import base_onnx
 from .context import ExportContext
-from .onnx import base_onnx
 
 # Mobile apps run on ARM: bake in no x86-only (NCHWc/AVX) optimisations.
 TARGET_PLATFORM = "arm"
@@ -35,7 +35,7 @@ def _source_onnx(ctx: ExportContext) -> Path:
         return base_onnx(ctx)
     from .int8 import write_qdq_onnx
 
-    return write_qdq_onnx(ctx, primary=False, flavour="onnxruntime").path
+    return write_qdq_onnx(ctx, primary=False).path
 
 
 def export(ctx: ExportContext) -> str:

@@ -22,15 +22,16 @@ VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxslim", "openvino", "n
 def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Target, str]:
     """Resolve the target and precision; reject options that do not apply to them."""
     from ..models import check_model_name
+    from .base_onnx import check_exporter, check_simplifier
     from .lowering import check_lowering
-    from .onnx import FOLDING_RUNTIME, check_exporter
 
     check_model_name(request.model)
     target = get_target(request.target)
     precision = request.precision or target.default_precision(request.device)
     check_precision(target, precision)
     check_exporter(request.exporter, request.opset)
-    check_lowering(request.lowering, request.lowering_plan, FOLDING_RUNTIME[target.name])
+    check_simplifier(request.simplifier)
+    check_lowering(request.lowering, request.lowering_plan, target.runtime)
     rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))
     if rejected:
         flags = ", ".join("--" + o.replace("_", "-") for o in rejected)
@@ -132,7 +133,7 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
         with step(f"{target.name} {precision} export and parity"):
             manifest["primary_artifact"] = exporter(ctx)
         manifest["step_seconds"] = collect_timings()
-        from .onnx import input_spec
+        from .base_onnx import input_spec
 
         manifest["inputs"] = input_spec(ctx)
         manifest["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,7 +15,7 @@ from .checks import build_with_tensorrt_rtx, check_rules
 
 def export(model, config, path):
     """FP32 ONNX as the pipeline's base_onnx makes it: TorchScript exporter, opset 17, onnxslim."""
-    from igcv_deploy.exporters.onnx import simplify, torch_to_onnx
+    from igcv_deploy.exporters.base_onnx import simplify, torch_to_onnx
 
     raw = path.with_suffix(".raw.onnx")
     torch_to_onnx(model, [1, *config.input_size], raw, "torchscript", 17, False)

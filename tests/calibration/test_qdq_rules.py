@@ -95,8 +95,8 @@ def test_float_model_has_nothing_to_check():
 )
 def test_checker_is_stricter_than_the_parser(tmp_path, options, parser_accepts):
     """TensorRT-RTX rejects some violations at parse time but accepts wrong-axis weights silently."""
-    from igcv_deploy.exporters.trt.compat import ParsedNetwork
-    from igcv_deploy.exporters.trt.library import load_library
+    from igcv_deploy.exporters.tensorrt.compat import ParsedNetwork
+    from igcv_deploy.exporters.tensorrt.library import load_library
 
     onnx.save(qdq_conv(**options), tmp_path / "m.onnx")
     try:

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 import igcv_deploy
-from igcv_deploy.exporters import onnx as onnx_exporter
+from igcv_deploy.exporters import base_onnx
 from igcv_deploy.exporters.lowering import DEFAULT_VARIANT
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
 
@@ -32,6 +32,24 @@ def test_both_exporters_verified(workdir, run_cli, exporter, opset):
     model = onnx.load(str(bundle / "model.onnx"))
     assert model.opset_import[0].version == opset
     assert manifest["parity"]["max_rel_err"] <= 1e-4
+
+
+def test_onnxsim_simplifier_verified_and_folded_like_onnxslim(workdir, run_cli):
+    bundles = {name: export(run_cli, workdir / name, "--simplifier", name) for name in ("onnxslim", "onnxsim")}
+    manifests = {name: read_manifest(bundle) for name, bundle in bundles.items()}
+    assert manifests["onnxsim"]["export"]["simplifier"] == "onnxsim"
+    assert manifests["onnxsim"]["parity"]["max_rel_err"] <= 1e-4
+    assert manifests["onnxsim"]["parity"]["top1_agreement"] == 1.0
+    assert manifests["onnxsim"]["folding"]["before"]["total"] > 0
+    assert manifests["onnxsim"]["folding"]["after"] == manifests["onnxslim"]["folding"]["after"]
+    images = np.random.default_rng(1).standard_normal((4, 3, 64, 64)).astype(np.float32)
+    outputs = [OnnxRuntimeRunner(bundle / "model.onnx").run_batches(images) for bundle in bundles.values()]
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_simplifier_is_a_usage_error(run_cli):
+    code, _, err = run_cli(*SMALL, "--simplifier", "polygraphy")
+    assert code == 2 and "unknown simplifier 'polygraphy'" in err and "onnxsim" in err
 
 
 def test_dynamo_cannot_write_opset_17(run_cli):
@@ -78,16 +96,16 @@ def test_same_command_twice_is_byte_identical(workdir, run_cli):
 
 def test_parity_gate_fails_a_corrupted_graph(workdir, run_cli, monkeypatch):
     """A graph that computes the wrong thing must fail the export and leave no bundle behind."""
-    original = onnx_exporter.simplify
+    original = base_onnx.simplify
 
-    def corrupting_simplify(model):
-        model = original(model)
+    def corrupting_simplify(model, *args):
+        model = original(model, *args)
         weight = next(init for init in model.graph.initializer if len(init.dims) == 4)
         array = -onnx.numpy_helper.to_array(weight)  # the stem conv computes the negated features
         weight.CopyFrom(onnx.numpy_helper.from_array(array, weight.name))
         return model
 
-    monkeypatch.setattr(onnx_exporter, "simplify", corrupting_simplify)
+    monkeypatch.setattr(base_onnx, "simplify", corrupting_simplify)
     code, _, err = run_cli(*SMALL, "--output", workdir / "bad")
     assert code == 1
     assert "disagrees with PyTorch" in err and "max rel err" in err

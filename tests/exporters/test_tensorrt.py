@@ -97,8 +97,8 @@ def test_tensorrt_cli_says_so_in_one_line(trt_export):
 def test_tensorrt_int8_bundle(tmp_path_factory, tmp_path):
     """Q/DQ ONNX for TensorRT 11, FP32 ONNX + calibration cache for TensorRT 10; both parse."""
     from igcv_deploy.calibration.trt_cache import read_calibration_cache
-    from igcv_deploy.exporters.trt.builder import BuildPlan, build
-    from igcv_deploy.exporters.trt.library import load_builder
+    from igcv_deploy.exporters.tensorrt.builder import BuildPlan, build
+    from igcv_deploy.exporters.tensorrt.library import load_builder
 
     bundle = export(tmp_path_factory, "--target", "tensorrt", *precision_args("int8"))
     manifest = read_manifest(bundle)
@@ -120,7 +120,7 @@ def test_tensorrt_int8_bundle(tmp_path_factory, tmp_path):
 BUILD_ENGINE = """
 import sys
 sys.modules["torch"] = None  # any torch import on this path fails loudly
-from igcv_deploy.exporters.trt.build_engine import main
+from igcv_deploy.exporters.tensorrt.build_engine import main
 code = main(sys.argv[1:])
 assert "torch" not in [name for name, module in sys.modules.items() if module is not None], "torch imported"
 sys.exit(code)
@@ -210,8 +210,8 @@ def test_unknown_compute_capability(workdir, run_cli):
 
 
 def test_turing_fp32_gemm_fails_clearly(tmp_path):
-    from igcv_deploy.exporters.trt.builder import BuildPlan, build
-    from igcv_deploy.exporters.trt.library import load_builder
+    from igcv_deploy.exporters.tensorrt.builder import BuildPlan, build
+    from igcv_deploy.exporters.tensorrt.library import load_builder
 
     onnx.save(tiny_gemm(), tmp_path / "model.onnx")
     with pytest.raises(IGCVError) as raised:
@@ -251,10 +251,10 @@ def zoo_models():
 @pytest.mark.parametrize("name", zoo_models())
 def test_parser_accepts_every_zoo_model(name, tmp_path):
     """The ONNX our exporter writes for every registered model, at a small input size."""
+    from igcv_deploy.exporters.base_onnx import base_onnx
     from igcv_deploy.exporters.context import ExportContext, ExportRequest
-    from igcv_deploy.exporters.onnx import base_onnx
     from igcv_deploy.exporters.pipeline import build_model
-    from igcv_deploy.exporters.trt.compat import check_compatibility
+    from igcv_deploy.exporters.tensorrt.compat import check_compatibility
     from igcv_deploy.models import get_config
 
     request = ExportRequest(name, imgsz=min(64, get_config(name).input_size[1]))
@@ -269,7 +269,7 @@ def test_parser_accepts_every_zoo_model(name, tmp_path):
 def test_parser_names_unsupported_nodes(tmp_path):
     from onnx import helper
 
-    from igcv_deploy.exporters.trt.compat import check_compatibility
+    from igcv_deploy.exporters.tensorrt.compat import check_compatibility
 
     graph = helper.make_graph(
         [
@@ -292,7 +292,7 @@ def test_parser_names_unsupported_nodes(tmp_path):
 
 
 def test_calibration_cache_is_retagged_for_the_device():
-    from igcv_deploy.exporters.trt.trt10 import retag, version_tag
+    from igcv_deploy.exporters.tensorrt.trt10 import retag, version_tag
 
     assert version_tag("10.3.0.30") == 100300 and version_tag("8.6.1") == 80601
     cache = b"TRT-100300-MinMaxCalibration\ninput: 3c010a14\n"
@@ -300,8 +300,8 @@ def test_calibration_cache_is_retagged_for_the_device():
 
 
 def test_trt10_int8_sets_flags_and_calibrator(tmp_path):
-    from igcv_deploy.exporters.trt.builder import BuildPlan
-    from igcv_deploy.exporters.trt.trt10 import set_precision
+    from igcv_deploy.exporters.tensorrt.builder import BuildPlan
+    from igcv_deploy.exporters.tensorrt.trt10 import set_precision
 
     (tmp_path / "calibration.cache").write_bytes(b"TRT-100300-EntropyCalibration2\ninput: 3c010a14\n")
     config = SimpleNamespace(

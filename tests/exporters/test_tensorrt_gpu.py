@@ -34,8 +34,8 @@ def needs(module: str) -> None:
 def rtx_bundle(tmp_path_factory):
     """A TensorRT-RTX engine for this GPU, with a dynamic batch."""
     needs("tensorrt_rtx")
-    from igcv_deploy.exporters.trt.library import load_library
-    from igcv_deploy.exporters.trt.rtx import compute_capabilities
+    from igcv_deploy.exporters.tensorrt.library import load_library
+    from igcv_deploy.exporters.tensorrt.rtx import compute_capabilities
 
     if DEVICES[0] not in compute_capabilities(load_library("tensorrt_rtx").trt):
         pytest.skip(f"TensorRT-RTX has no kernels for this GPU (compute capability {DEVICES[0]})")

@@ -9,10 +9,9 @@ import shutil
 
 from ...runtimes.onnxruntime import OnnxRuntimeRunner
 from ...runtimes.tensorrt import TensorRTRunner, cuda_compute_capabilities
+from ..base_onnx import INPUT_NAME, base_onnx, write_float_onnx
 from ..context import ExportContext
 from ..int8 import QDQ_ONNX, write_qdq_onnx
-from ..onnx import INPUT_NAME, base_onnx
-from ..onnx import export as export_onnx
 from .builder import DEFAULT_MAX_BATCH, ENGINE, BuildPlan
 
 FLOAT_ONNX, CALIBRATION_CACHE = "model.onnx", "calibration.cache"
@@ -29,7 +28,7 @@ def write_sources(ctx: ExportContext, implicit_int8: bool) -> BuildPlan:
         max_batch=max(DEFAULT_MAX_BATCH, request.batch) if request.dynamic_batch else None,
     )
     if ctx.precision != "int8":
-        export_onnx(ctx)
+        write_float_onnx(ctx)
         return plan
     plan.onnx = QDQ_ONNX
     result = write_qdq_onnx(ctx)

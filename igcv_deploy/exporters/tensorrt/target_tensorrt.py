@@ -11,12 +11,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import IGCVError
-from .context import ExportContext
-from .trt.builder import ENGINE, TIMING_CACHE, BuildPlan, build
-from .trt.compat import check_compatibility
-from .trt.library import load_builder
-from .trt.sources import check_engine_parity, write_sources
+from ...errors import IGCVError
+from ..context import ExportContext
+from .builder import ENGINE, TIMING_CACHE, BuildPlan, build
+from .compat import check_compatibility
+from .library import load_builder
+from .sources import check_engine_parity, write_sources
 
 
 def export(ctx: ExportContext) -> str:

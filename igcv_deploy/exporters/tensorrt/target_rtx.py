@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .context import ExportContext
-from .trt import rtx
-from .trt.builder import ENGINE, build
-from .trt.library import load_builder
-from .trt.sources import check_engine_parity, write_sources
+from ..context import ExportContext
+from . import rtx
+from .builder import ENGINE, build
+from .library import load_builder
+from .sources import check_engine_parity, write_sources
 
 
 def export(ctx: ExportContext) -> str:
