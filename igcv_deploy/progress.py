@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 
 _timings: dict[str, float] = {}
@@ -31,3 +32,10 @@ def collect_timings() -> dict[str, float]:
     timings = dict(_timings)
     _timings.clear()
     return timings
+
+
+def progress_bar(iterable, label: str, enabled: bool = True):
+    """A tqdm bar over `iterable` on a terminal; none when stderr is a file or pipe (CI logs stay readable)."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, label, disable=not (enabled and sys.stderr.isatty()))

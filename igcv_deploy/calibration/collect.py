@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from ..progress import progress_bar
 from .calibrators import Histogram
 
 ACTIVATION_BUDGET = 2**19  # input floats per chunk: bounds the memory of all intermediate outputs
@@ -14,17 +15,16 @@ def activation_histograms(
     model: onnx.ModelProto, tensors: list[str], images: np.ndarray, progress: bool = True
 ) -> dict[str, Histogram]:
     """Two passes, as TensorRT calibrates: max |x| per tensor, then |x| histograms over [0, max]."""
-    from tqdm import tqdm
 
     run = _intermediate_runner(model, tensors)
     chunk = max(1, min(32, ACTIVATION_BUDGET // images[0].size))
     starts = range(0, len(images), chunk)
     amax = dict.fromkeys(tensors, 0.0)
-    for start in tqdm(starts, "calibration ranges", disable=not progress):
+    for start in progress_bar(starts, "calibration ranges", progress):
         for name, values in run(images[start : start + chunk]).items():
             amax[name] = max(amax[name], float(np.abs(values).max(initial=0.0)))
     histograms = {name: Histogram(amax[name]) for name in tensors}
-    for start in tqdm(starts, "calibration histograms", disable=not progress):
+    for start in progress_bar(starts, "calibration histograms", progress):
         for name, values in run(images[start : start + chunk]).items():
             histograms[name].add(values)
     return histograms

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IGCVError
+from ..progress import progress_bar
 from .images import builtin_photos, preprocess
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -89,7 +90,6 @@ def _digits(size: int, seed: int) -> CalibrationSet:
 
 
 def _photos(config, size: int, seed: int, progress: bool) -> CalibrationSet:
-    from tqdm import tqdm
 
     print(
         "warning: no --calib-data given: calibrating on scikit-image's sample photos; "
@@ -99,7 +99,7 @@ def _photos(config, size: int, seed: int, progress: bool) -> CalibrationSet:
     photos = {photo.tobytes(): photo for _, photo in builtin_photos()}.values()  # `cat` is `chelsea` again
     pool = [(photo, variant) for variant in VARIANTS for photo in photos]
     chosen = [pool[i] for i in subset(len(pool), size, seed)]
-    chosen = tqdm(chosen, "calibration photos", disable=not progress)
+    chosen = progress_bar(chosen, "calibration photos", progress)
     images = [_prepare(_variant(photo, *variant), config) for photo, variant in chosen]
     return _make(np.stack(images), None, "scikit-image sample photos with crops and flips")
 
@@ -117,7 +117,6 @@ def _prepare(image: np.ndarray, config) -> np.ndarray:
 
 def _folder(folder: Path, config, size: int, seed: int, progress: bool) -> CalibrationSet:
     from PIL import Image, UnidentifiedImageError
-    from tqdm import tqdm
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
@@ -125,7 +124,7 @@ def _folder(folder: Path, config, size: int, seed: int, progress: bool) -> Calib
             f"no .jpg/.png images in '{folder}'", "point --calib-data at a folder of images (searched recursively)"
         )
     images = []
-    for path in tqdm([files[i] for i in subset(len(files), size, seed)], "calibration images", disable=not progress):
+    for path in progress_bar([files[i] for i in subset(len(files), size, seed)], "calibration images", progress):
         try:
             with Image.open(path) as image:
                 images.append(_prepare(np.asarray(image.convert("RGB")), config))

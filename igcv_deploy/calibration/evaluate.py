@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from ..progress import progress_bar
 from .graph import batched
 from .qdq_writer import write_qdq
 
@@ -46,7 +47,7 @@ class Evaluator:
 
         path = self.workdir / "measure.onnx"
         onnx.save(model, str(path))
-        runner = load_runner(path) if runtime == "onnxruntime" else _openvino(path)
+        runner = load_runner(path, runtime)  # OpenVINO runs at fp32 unless told otherwise: INT8 is measured vs FP32
         return np.concatenate([runner.run(images[i : i + CHUNK]) for i in range(0, len(images), CHUNK)])
 
     def qdq(self, amax: dict[str, float], layers, switches: dict[str, str] | None = None) -> onnx.ModelProto:
@@ -61,14 +62,13 @@ class Evaluator:
     ) -> dict[str, float]:
         """Output error with only one unit quantised, for every unit, from one switchable Q/DQ graph."""
         import onnxruntime as ort
-        from tqdm import tqdm
 
         flags = {node: f"quantize_unit_{i}" for i, nodes in enumerate(units.values()) for node in nodes}
         model = self.qdq(amax, set(flags), flags)
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         feeds = {session.get_inputs()[0].name: self.images[:samples]}
         errors = {}
-        for i, unit in enumerate(tqdm(units, "layer sensitivity", disable=not progress)):
+        for i, unit in enumerate(progress_bar(units, "layer sensitivity", progress)):
             switches = {f"quantize_unit_{j}": np.array(i == j) for j in range(len(units))}
             errors[unit] = output_error(self.reference[:samples], session.run(None, {**feeds, **switches})[0])
         return errors
@@ -90,9 +90,3 @@ class Evaluator:
             return {"top1_agreement": agreement, "drop_points": round(100 * (1 - agreement), 4)}
         before, after = top1(reference, self.labels), top1(outputs, self.labels)
         return {"reference_top1": before, "quantized_top1": after, "drop_points": round(100 * (before - after), 4)}
-
-
-def _openvino(path: Path):
-    from ..runtimes.openvino import OpenVINORunner
-
-    return OpenVINORunner(path, precision="fp32")  # f32 hint: measure INT8 against FP32, not bf16
