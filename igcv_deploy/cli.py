@@ -9,6 +9,7 @@ import warnings
 from .errors import run_guarded
 from .targets import TARGETS
 
+LISTING_FLAGS = ("list_models", "names_only")
 EPILOG = (
     "targets:\n"
     + "\n".join(f"  {t.name:<13} {'/'.join(t.precisions):<15} {t.description}" for t in TARGETS)
@@ -24,7 +25,10 @@ def export_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS,
     )
-    parser.add_argument("--list-models", action="store_true", help="print the available model names and exit")
+    parser.add_argument(
+        "--list-models", action="store_true", help="print the model zoo (name, family, params, MACs, input, weights)"
+    )
+    parser.add_argument("--names-only", action="store_true", help="with --list-models: one model name per line")
     parser.add_argument("--model", help="registered model name (see --list-models)")
     parser.add_argument("--target", help="export target (see below); default onnx")
     parser.add_argument("--precision", help="fp32, fp16 or int8 (default: the target's first)")
@@ -64,24 +68,42 @@ def export_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_models(names_only: bool) -> None:
+    if names_only:
+        from .models import list_models
+
+        print("\n".join(list_models()))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from .models.listing import COLUMNS, model_rows
+    from .progress import step
+
+    with step("count parameters and MACs"):
+        rows = model_rows()
+    table = Table(*COLUMNS, title="igcv-export models")
+    for row in rows:
+        table.add_row(*(f"{value / 1e6:.2f}M" if key in ("params", "MACs") else value for key, value in row.items()))
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+
+
 def request_from_args(args: argparse.Namespace):
     from .exporters.context import ExportRequest
 
-    options = {k: v for k, v in vars(args).items() if k != "list_models"}
+    options = {k: v for k, v in vars(args).items() if k not in LISTING_FLAGS}
     if "no_fold" in options:
         options["fold"] = not options.pop("no_fold")
     if "compute_capability" in options:
         options["compute_capability"] = tuple(options["compute_capability"])
-    return ExportRequest(**options), set(vars(args)) - {"list_models", "model", "target", "precision"}
+    return ExportRequest(**options), set(vars(args)) - {*LISTING_FLAGS, "model", "target", "precision"}
 
 
 def run_export_command(argv: list[str]) -> int:
     parser = export_parser()
     args = parser.parse_args(argv)
     if getattr(args, "list_models", False):
-        from .models import list_models
-
-        print("\n".join(list_models()))
+        print_models(names_only=getattr(args, "names_only", False))
         return 0
     if "model" not in args:
         parser.error("--model is required (see --list-models)")

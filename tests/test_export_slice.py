@@ -79,10 +79,32 @@ def test_default_output_folder_and_overwrite_refusal(workdir, run_cli):
 
 
 def test_list_models_one_per_line(run_cli):
-    code, out, _ = run_cli("--list-models")
+    code, out, _ = run_cli("--list-models", "--names-only")
     assert code == 0
     assert out.split() == list_models()
     assert "igcv3" in out.split()
+
+
+def test_list_models_table(run_cli):
+    code, out, _ = run_cli("--list-models")
+    assert code == 0
+    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+    assert list(lines) == list_models()
+    assert "3.49M" in lines["igcv3"] and "312.97M" in lines["igcv3"] and "3x224x224" in lines["igcv3"]
+    assert "shipped" in lines["igcv3-digits"] and "random-init" in lines["igcv2-cifar"]
+    assert "importable (pytorchcv-igcv3)" in lines["igcv3-0.5"]
+
+
+@pytest.mark.parametrize("name", ["igcv3-digits", "igcv1-cifar", "mobilenetv2"])
+def test_listed_complexity_matches_the_real_model(name):
+    """The table counts on the meta device; the manifest counts on the real model: they must agree."""
+    from igcv_deploy.models import create_model, get_config
+    from igcv_deploy.models.complexity import count_macs, count_params
+    from igcv_deploy.models.listing import complexity
+
+    config = get_config(name)
+    model = create_model(name)
+    assert complexity(name, config) == (count_params(model), count_macs(model, config.input_size))
 
 
 @pytest.mark.parametrize(
