@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 
 from ..progress import progress_bar
-from .graph import batched
 from .qdq_writer import write_qdq
+from .quantizable import batched
 
 CHUNK = 32  # images per inference call
 

@@ -14,8 +14,8 @@ from .budget import fit_budget
 from .calibrators import CALIBRATORS, get_calibrator
 from .collect import activation_histograms
 from .evaluate import Evaluator
-from .graph import activation_inputs, layer_units, quantizable_layers, resolve_layers
 from .qdq_writer import WEIGHT_BITS, write_qdq
+from .quantizable import activation_inputs, layer_units, quantizable_layers, resolve_layers
 from .sensitivity import rank_layers
 
 

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UsageError
-from .graph import initializers, residual_inputs, weight_axis
+from .quantizable import initializers, residual_inputs, weight_axis
 
 MIN_OPSET = 13  # per-channel DequantizeLinear needs the `axis` attribute
 # Weights in [-63, 63] by default: x86 int8 kernels without VNNI (AVX2, AVX-512 before Cascade Lake) add

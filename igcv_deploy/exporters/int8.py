@@ -22,10 +22,10 @@ def write_qdq_onnx(ctx: ExportContext, primary: bool = True):
     """Calibrate, write the Q/DQ ONNX of the target's runtime into the bundle, check and report it."""
     import onnx
 
+    from ..calibration.bundle_report import write_report
     from ..calibration.data import load_calibration_set
     from ..calibration.qdq import quantize_model
     from ..calibration.qdq_rules import assert_qdq_rules
-    from ..calibration.report import write_report
 
     request = ctx.request
     calibration = load_calibration_set(request.calib_data, ctx.config, request.calib_size, seed=0)

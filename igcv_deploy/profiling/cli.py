@@ -137,8 +137,8 @@ def build_request(args: argparse.Namespace):
 
 
 def run_profile(argv: list[str]) -> int:
+    from .comparison import print_summary
     from .harness import profile
-    from .report import print_summary
 
     args = profile_parser().parse_args(argv)
     document = profile(build_request(args))
@@ -151,7 +151,7 @@ def run_profile(argv: list[str]) -> int:
 
 
 def run_compare(argv: list[str]) -> int:
-    from .report import load_results, print_summary, write_report
+    from .comparison import load_results, print_summary, write_report
 
     args = compare_parser().parse_args(argv)
     results = load_results(args.results)

@@ -70,7 +70,7 @@ def timed_run(runner: Runner, batch: int | None, threads: int | None, request: R
 
 
 def layer_section(runner: Runner, request: Request, batch: int | None) -> dict:
-    from .graph import read_graph
+    from .graph_view import read_graph
     from .layers import aggregate
 
     inputs = input_batch(runner, batch)

@@ -10,7 +10,7 @@ get the role `layout`; layers matching nothing keep their runtime op type and th
 
 from __future__ import annotations
 
-from .graph import Node
+from .graph_view import Node
 from .roles import ROLES, classify
 
 LAYOUT_OPS = {"ReorderInput", "ReorderOutput", "Reorder", "Reformat"}

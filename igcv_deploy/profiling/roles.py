@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .graph import Node
+from .graph_view import Node
 
 ROLES = ("expansion", "permutation", "depthwise", "projection", "layout", "other")
 ELEMENTWISE = {

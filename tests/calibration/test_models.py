@@ -5,9 +5,9 @@ from __future__ import annotations
 import onnx
 import pytest
 
+from igcv_deploy.calibration.bundle_report import write_report
 from igcv_deploy.calibration.data import load_calibration_set
 from igcv_deploy.calibration.qdq import quantize_model
-from igcv_deploy.calibration.report import write_report
 from igcv_deploy.models import create_model, get_config
 
 from .checks import build_with_tensorrt_rtx, check_rules

@@ -9,11 +9,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from igcv_deploy.calibration.bundle_report import write_report
 from igcv_deploy.calibration.calibrators import CALIBRATORS
 from igcv_deploy.calibration.evaluate import runtimes
 from igcv_deploy.calibration.qdq import quantize_model
 from igcv_deploy.calibration.qdq_writer import write_qdq
-from igcv_deploy.calibration.report import write_report
 from igcv_deploy.errors import UsageError
 
 from .checks import build_with_tensorrt_rtx, check_rules

@@ -9,7 +9,7 @@ from pathlib import Path
 SCRIPT = """
 import importlib, json, pkgutil, sys
 import igcv_deploy.profiling, igcv_deploy.runtimes, igcv_deploy.profiling.cli
-import igcv_deploy.profiling.report, igcv_deploy.profiling.layers, igcv_deploy.profiling.crosscheck
+import igcv_deploy.profiling.comparison, igcv_deploy.profiling.layers, igcv_deploy.profiling.crosscheck
 for module in pkgutil.iter_modules(igcv_deploy.runtimes.__path__, "igcv_deploy.runtimes."):
     importlib.import_module(module.name)  # torch_eager too: only its runner's constructor imports torch
 assert "torch" not in sys.modules, "importing the profiler or the runtimes loaded torch"

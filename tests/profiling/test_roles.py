@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from igcv_deploy.profiling.graph import read_graph
+from igcv_deploy.profiling.graph_view import read_graph
 from igcv_deploy.profiling.layers import aggregate, attribute
 from igcv_deploy.profiling.roles import classify
 
