@@ -1,4 +1,4 @@
-"""Bad input and interruptions: one clear line, a non-zero exit, nothing half-written (issue 11)."""
+"""Bad input and interruptions: one clear line, a non-zero exit, nothing half-written."""
 
 from __future__ import annotations
 

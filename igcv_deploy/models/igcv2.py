@@ -1,4 +1,5 @@
-"""IGCV2: Interleaved Structured Sparse Convolution (Xie et al., CVPR 2018), built from spec §2.1-2.2.
+"""IGCV2: Interleaved Structured Sparse Convolution (Xie et al., CVPR 2018), built from the paper's kernel
+and permutation definitions (below).
 
 There is no official IGCV2 code. The kernel is W = P_L W_L ... P_2 W_2 P_1 W_1: W_1 a 3x3 depthwise
 conv (K_1 = 1), W_2..W_L 1x1 group convs with K_l channels per branch (C/K_l groups), and P_l the

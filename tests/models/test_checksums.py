@@ -1,4 +1,5 @@
-"""Parameter and MAC checksums against the official symbols (spec §1.3, §3.2, §3.3) and canonical references."""
+"""Parameter and MAC checksums against the official MXNet symbols (IGCV1 ImageNet, IGCV3-D
+and its width multipliers) and canonical references."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_igcv3_permute_false_is_the_same_network_without_shuffles():
 
 
 def test_igcv3_cifar_backbone():
-    """Official block in the CIFAR layout: 2,210,688 params without the FC (spec §3.4)."""
+    """Official block in the CIFAR layout: 2,210,688 params without the FC."""
     model = create_model("igcv3-cifar")
     assert count_params(model) - count_params(model.classifier) == 2_210_688
 

@@ -61,7 +61,7 @@ def path_counts(block: nn.Module, c_in: int, drop_shuffles: bool = False) -> np.
 @pytest.mark.parametrize(
     "block, c_in",
     [
-        (igc_block(8, 8, 4, 2), 8),  # IGCV1 L4M2: exactly one path (spec §1.1)
+        (igc_block(8, 8, 4, 2), 8),  # IGCV1 L4M2: exactly one path between every input and output
         (igc_block(48, 48, 24, 2), 48),
         (igcv2_block(64, 64, variant="cx"), 64),  # IGCV2(C64): 8 x 8
         (igcv2_block(32, 64, variant="cx"), 32),  # 4 x 8, widening
@@ -84,7 +84,10 @@ def test_igcv2_star_reaches_every_channel(c_in):
     [
         (igc_block(8, 8, 4, 2), 8),
         (igcv2_block(64, 64), 64),
-        (InvertedResidual(8, 8, 1, 6, False, groups=2, permute=True), 8),  # IGCV3 (spec §4.5 sanity check)
+        (
+            InvertedResidual(8, 8, 1, 6, False, groups=2, permute=True),
+            8,
+        ),  # IGCV3: the shuffle between two grouped 1x1 convs
     ],
 )
 def test_without_the_permutation_the_block_is_not_dense(block, c_in):
