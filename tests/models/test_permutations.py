@@ -87,7 +87,7 @@ def test_igcv2_star_reaches_every_channel(c_in):
         (
             InvertedResidual(8, 8, 1, 6, False, groups=2, permute=True),
             8,
-        ),  # IGCV3: the shuffle between two grouped 1x1 convs
+        ),  # IGCV3: shuffle between grouped 1x1s
     ],
 )
 def test_without_the_permutation_the_block_is_not_dense(block, c_in):
