@@ -1,5 +1,5 @@
-"""Graph passes on exported ONNX models: channel-permutation folding (issue 4)."""
+"""Graph passes on exported ONNX models: channel-permutation folding (docs/architecture.md)."""
 
-from .pipeline import PASSES, count_permutations, fold_permutations
+from .pipeline import RUNTIMES, count_permutations, fold_passes, fold_permutations
 
-__all__ = ["PASSES", "count_permutations", "fold_permutations"]
+__all__ = ["RUNTIMES", "count_permutations", "fold_passes", "fold_permutations"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -17,16 +18,20 @@ PERMUTE = "ChannelPermute"
 
 @dataclass
 class FoldContext:
-    """What the passes share: the target, the log, and a source of fresh names."""
+    """What the passes of one run share: the runtime folded for, the log, and a source of fresh names."""
 
-    target: str = "onnxruntime"
+    runtime: str = "onnxruntime"
     log: list[dict] = field(default_factory=list)
-    current: str = ""  # the running pass, named in every log entry
+    pass_name: str = ""  # named in every log entry
     taken: set[str] = field(default_factory=set)  # names in use in the graph
     _counter: itertools.count = field(default_factory=itertools.count)
 
+    def for_pass(self, name: str) -> FoldContext:
+        """This context logging under `name`; the log, the names and the counter stay shared."""
+        return dataclasses.replace(self, pass_name=name)
+
     def record(self, **fields) -> None:
-        self.log.append({"pass": self.current, **fields})
+        self.log.append({"pass": self.pass_name, **fields})
 
     def fresh(self, base: str) -> str:
         name = f"{base}__fold{next(self._counter)}"

@@ -1,4 +1,4 @@
-"""Channel-permutation algebra (spec §4), written by hand on index vectors.
+"""Channel-permutation algebra, written by hand on index vectors.
 
 A permutation is an int64 vector `s` of source indices: (P x)[k] = x[s[k]], the Gather convention.
 """
@@ -34,13 +34,15 @@ def is_identity(perm) -> bool:
 
 
 def shuffle(channels: int, groups: int) -> np.ndarray:
-    """shuffle(C, g) of spec §4.1: out[k] = in[(k mod g)·(C/g) + ⌊k/g⌋]."""
+    """The channel shuffle of ShuffleNet and IGCV (view C as g x C/g, transpose, flatten):
+    out[k] = in[(k mod g)·(C/g) + ⌊k/g⌋]; its inverse is shuffle(C, C/g)."""
     k = np.arange(channels)
     return (k % groups) * (channels // groups) + k // groups
 
 
 def digit_transpose(perm) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """Mixed-radix form of a permutation (spec §4.2), with adjacent digits maximally merged.
+    """Mixed-radix form of a permutation, with adjacent digits maximally merged: the permutation is a
+    Reshape -> Transpose -> Reshape exactly when it rearranges the digits of the channel index.
 
     Returns (radices, axes) such that arange(C).reshape(radices).transpose(axes).ravel() == perm,
     or None when the permutation is not a digit transpose.
@@ -94,7 +96,8 @@ def as_swap4d(perm) -> Swap4D | None:
 
 
 def block_structure(perm, blocks: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Whether the permutation maps contiguous blocks onto whole blocks (spec §4.5).
+    """Whether the permutation maps contiguous blocks onto whole blocks, the condition for a grouped conv
+    with `blocks` groups to absorb it.
 
     Returns (block_perm, within) with perm[j·b + l] = block_perm[j]·b + within[j, l], or None.
     """

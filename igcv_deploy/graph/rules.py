@@ -1,4 +1,9 @@
-"""How a channel permutation crosses one op (spec §4.3–4.5), in either direction.
+"""How a channel permutation crosses one op, in either direction.
+
+A pointwise op commutes with it; an op with per-channel parameters takes the parameters re-indexed
+(f_θ(P x) = P f_θ[inverse](x)); a dense conv or linear layer absorbs it into its weight (W P = W[:, inverse],
+P W = W[s, :]); a grouped conv only when the permutation maps its channel groups onto whole groups (the
+order within each group is absorbed, the order of the groups carries on to the far side).
 
 push_down(node, index, s):  node(P_s x) = P_t node'(x)  (x enters node at input `index`)
 pull_up(node, t):           P_t node(y) = node'(P_s y)

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from igcv_deploy.graph.perm_algebra import digit_transpose, source_runs
+from igcv_deploy.graph.perm_algebra import digit_transpose, shuffle, source_runs
 
 DIGIT_SPELLINGS = ("rtr5d", "rtr4d", "rtr_infer", "rtr_noise")
 ANY_SPELLINGS = ("gather", "slice_concat", "split_concat")
@@ -190,3 +190,11 @@ class Net:
         model.ir_version = 8
         onnx.checker.check_model(model, full_check=True)
         return model
+
+
+def igc_block(net: Net, x: str, c_out: int, expansion: int = 6, groups: int = 2, stride: int = 1) -> str:
+    """IGCV3's block: grouped 1x1 -> BN -> shuffle -> depthwise -> BN -> ReLU6 -> grouped 1x1 -> BN [+ x]."""
+    mid = net.channels(x) * expansion
+    y = net.permute(net.bn(net.conv(x, mid, groups=groups, bias=False)), shuffle(mid, groups), "rtr5d")
+    y = net.bn(net.conv(net.act(net.bn(net.depthwise(y, stride)), "Clip"), c_out, groups=groups, bias=False))
+    return net.add(x, y) if stride == 1 and c_out == net.channels(x) else y

@@ -13,25 +13,17 @@ from igcv_deploy.graph import fold_permutations
 from igcv_deploy.graph.passes import grouped_conv_lowering as lowering
 from igcv_deploy.graph.perm_algebra import shuffle
 
-from .builders import Net
+from .builders import Net, igc_block
 from .conftest import rel_error, run_ort, run_ov, sample_input
 
 TOL = 1e-5
 REWRITES = [v for v in lowering.VARIANTS if v != "native"]
 
 
-def lowered(model: onnx.ModelProto, plan: dict, target: str = "onnxruntime"):
+def lowered(model: onnx.ModelProto, plan: dict, runtime: str = "onnxruntime"):
     """fold_permutations with the lowering pass bound to `plan`, and that pass's log."""
-    folded, log = fold_permutations(model, target, lowering=plan)
+    folded, log = fold_permutations(model, runtime, lowering=plan)
     return folded, [entry for entry in log if entry["pass"] == lowering.NAME]
-
-
-def igc_block(net: Net, x: str, c_out: int, expansion: int = 6, groups: int = 2, stride: int = 1) -> str:
-    """IGCV3's block: grouped 1x1 -> BN -> shuffle -> depthwise -> BN -> ReLU6 -> grouped 1x1 -> BN [+ x]."""
-    mid = net.channels(x) * expansion
-    y = net.permute(net.bn(net.conv(x, mid, groups=groups, bias=False)), shuffle(mid, groups), "rtr5d")
-    y = net.bn(net.conv(net.act(net.bn(net.depthwise(y, stride)), "Clip"), c_out, groups=groups, bias=False))
-    return net.add(x, y) if stride == 1 and c_out == net.channels(x) else y
 
 
 def small_igcv(groups: int = 2, dynamic_batch: bool = False) -> onnx.ModelProto:
@@ -126,8 +118,8 @@ def igcv3_onnx(tmp_path_factory) -> onnx.ModelProto:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", REWRITES)
-@pytest.mark.parametrize("target", ["onnxruntime", "openvino"])
-def test_variants_exact_on_igcv3(igcv3_onnx, variant, target):
-    candidate, log = lowered(igcv3_onnx, {"*": variant}, target)
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_variants_exact_on_igcv3(igcv3_onnx, variant, runtime):
+    candidate, log = lowered(igcv3_onnx, {"*": variant}, runtime)
     assert len(log) == 32 and {e["variant"] for e in log} == {variant}
-    check_parity(fold_permutations(igcv3_onnx, target)[0], candidate)
+    check_parity(fold_permutations(igcv3_onnx, runtime)[0], candidate)

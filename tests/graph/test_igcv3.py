@@ -77,7 +77,7 @@ def remaining_shuffles(model: onnx.ModelProto) -> list[tuple[str, str, int]]:
 
 @pytest.fixture(scope="module")
 def folded(torchscript):
-    return {target: fold_permutations(torchscript, target) for target in ("onnxruntime", "openvino")}
+    return {runtime: fold_permutations(torchscript, runtime) for runtime in ("onnxruntime", "openvino")}
 
 
 def test_igcv3_shuffles_slide_to_the_projection_and_stay_4d(torchscript, folded):
@@ -92,11 +92,11 @@ def test_igcv3_shuffles_slide_to_the_projection_and_stay_4d(torchscript, folded)
     assert len(reindexed) == 32 and all(e["op"] == "Conv" for e in reindexed)
 
 
-@pytest.mark.parametrize("target", ["onnxruntime", "openvino"])
-def test_igcv3_parity_with_pytorch(igcv3, folded, target):
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_igcv3_parity_with_pytorch(igcv3, folded, runtime):
     _, x, reference = igcv3
-    run = run_ov if target == "openvino" else run_ort
-    errors = [rel_error(reference[i : i + 1], run(folded[target][0], x[i : i + 1])) for i in range(len(x))]
+    run = run_ov if runtime == "openvino" else run_ort
+    errors = [rel_error(reference[i : i + 1], run(folded[runtime][0], x[i : i + 1])) for i in range(len(x))]
     assert max(errors) <= 1e-4, errors
     assert np.abs(reference).max() > 1e-3  # the comparison means something
 
@@ -154,8 +154,8 @@ def test_dynamic_batch_exports(blocks, exporter, tmp_path):
         exported = export(model, x, tmp_path / "blocks.onnx", dynamo=False, opset_version=17, **dynamic)
         assert sum(n.op_type == "Shape" for n in exported.graph.node) >= 6
     assert count_permutations(exported)["reshape_transpose"] == 2
-    for target in ("onnxruntime", "openvino"):
-        folded, _ = fold_permutations(exported, target)
+    for runtime in ("onnxruntime", "openvino"):
+        folded, _ = fold_permutations(exported, runtime)
         assert count_permutations(folded) == {
             "total": 2,
             "reshape_transpose": 2,
@@ -165,5 +165,5 @@ def test_dynamic_batch_exports(blocks, exporter, tmp_path):
         }
         assert not any(n.op_type in ("Shape", "Gather", "Concat") for n in folded.graph.node)
         assert folded.graph.input[0].type.tensor_type.shape.dim[0].dim_param
-        run = run_ov if target == "openvino" else run_ort
+        run = run_ov if runtime == "openvino" else run_ort
         assert rel_error(reference, run(folded, x.numpy())) <= 1e-4

@@ -1,5 +1,5 @@
-"""OpenVINO 2026.4.1 computes a Gather channel permutation feeding a Conv with the inverse
-permutation (../shared/notes/runtimes.md). Reproduce it, and show the folded graph is right.
+"""OpenVINO 2026.4.1's CPU plugin folds a channel Gather with constant indices feeding a Conv into the
+conv weights with the inverse permutation (docs/openvino.md). Reproduce it, and show the folded graph is right.
 
 Measured here: it hits a Gather whose only consumer is a dense (group=1) Conv; a Gather feeding a
 depthwise or grouped conv, or more than one consumer, comes out right."""

@@ -9,7 +9,9 @@ import onnx
 import pytest
 
 from igcv_deploy.errors import UsageError
-from igcv_deploy.graph import PASSES, count_permutations, fold_permutations
+from igcv_deploy.graph import count_permutations, fold_passes, fold_permutations
+from igcv_deploy.graph.ir_tools import FoldContext
+from igcv_deploy.graph.passes.grouped_conv_lowering import NAME as LOWERING
 from igcv_deploy.graph.perm_algebra import expand_blocks, inverse, shuffle
 from igcv_deploy.graph.pipeline import run_passes
 
@@ -26,8 +28,8 @@ MOVES = [
 ]
 
 
-def folded_equal(model: onnx.ModelProto, target: str = "onnxruntime", batch: int = 1):
-    folded, log = fold_permutations(model, target)
+def folded_equal(model: onnx.ModelProto, runtime: str = "onnxruntime", batch: int = 1):
+    folded, log = fold_permutations(model, runtime)
     x = sample_input(model, batch)
     assert rel_error(run_ort(model, x), run_ort(folded, x)) <= 1e-5
     return folded, log
@@ -38,10 +40,14 @@ def entries(log, name):
 
 
 def test_registry_is_flat_and_ordered():
-    assert list(PASSES)[0] == "normalize" and list(PASSES)[-2:] == ["lower", "prune"]
-    assert all(callable(run) for run in PASSES.values())
-    with pytest.raises(UsageError):
+    passes = fold_passes(FoldContext())
+    assert list(passes)[0] == "normalize" and list(passes)[-2:] == ["lower", "prune"]
+    assert all(callable(run) for run in passes.values())
+    assert list(fold_passes(FoldContext(), {"*": "split"}))[-3:] == [LOWERING, "lower", "prune"]
+    with pytest.raises(UsageError, match="unknown folding runtime 'tflite'"):
         fold_permutations(Net().model("x"), "tflite")
+    with pytest.raises(UsageError):
+        fold_permutations(Net().model("x"), runtime="tensorrt-rtx")  # an export target, not a runtime
 
 
 def test_slide_down_reindexes_channelwise_ops_and_stops_at_grouped_conv():
@@ -163,15 +169,15 @@ def test_lowering_shapes(dynamic):
     }
 
 
-@pytest.mark.parametrize("target", ["onnxruntime", "tensorrt", "openvino"])
-def test_general_permutation_falls_back_per_target(target):
+@pytest.mark.parametrize("runtime", ["onnxruntime", "tensorrt", "openvino"])
+def test_general_permutation_falls_back_per_runtime(runtime):
     net = Net(8, 4)
     swap = [4, 1, 2, 3, 0, 5, 6, 7]  # no reshape/transpose form, and it mixes the halves of the g=2 conv
     model = net.model(net.conv(net.permute(net.conv("x", 8, groups=2), swap, "gather"), 8, 3, groups=8))
-    folded, log = folded_equal(model, target)
+    folded, log = folded_equal(model, runtime)
     counts = count_permutations(folded)
-    assert counts["total"] == 1 and counts["gather" if target != "openvino" else "concat"] == 1
-    if target == "openvino":
+    assert counts["total"] == 1 and counts["gather" if runtime != "openvino" else "concat"] == 1
+    if runtime == "openvino":
         x = sample_input(model)
         assert rel_error(run_ort(model, x), run_ov(folded, x)) <= 1e-5
 

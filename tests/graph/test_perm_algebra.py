@@ -1,4 +1,4 @@
-"""The hand-written permutation algebra (spec §4)."""
+"""The hand-written permutation algebra: index vectors s with (P x)[k] = x[s[k]]."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from igcv_deploy.graph.perm_algebra import (
 from igcv_deploy.models.layers import shuffle_indices
 
 
-def test_spec_worked_example():
+def test_shuffle_worked_example():
+    """shuffle(8, 2) views the channels as 2 x 4, transposes and flattens; its inverse is shuffle(8, 4)."""
     assert shuffle(8, 2).tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
     assert inverse(shuffle(8, 2)).tolist() == [0, 2, 4, 6, 1, 3, 5, 7] == shuffle(8, 4).tolist()
     assert shuffle(24, 3).tolist() == shuffle_indices(24, 3)
@@ -49,7 +50,7 @@ def test_every_digit_transpose_is_found(radices, data):
 def test_digit_transposes_among_all_permutations_of_six():
     found = [p for p in itertools.permutations(range(6)) if digit_transpose(p) is not None]
     assert sorted(found) == sorted([tuple(range(6)), tuple(shuffle(6, 2)), tuple(shuffle(6, 3))])
-    assert digit_transpose([1, 0, 2, 3]) is None  # swapping channels 0 and 1 (spec §4.2)
+    assert digit_transpose([1, 0, 2, 3]) is None  # a digit transpose fixes channels 0 and C-1: no swap of 0 and 1
 
 
 def test_swap4d_covers_shuffles_and_digit_rotations_only():
@@ -66,7 +67,8 @@ def test_swap4d_covers_shuffles_and_digit_rotations_only():
 
 
 def test_shuffles_never_map_groups_to_groups():
-    """Spec §4.5: shuffle(C, g) keeps contiguous blocks only for g' = 1 and g' = C."""
+    """shuffle(C, g), 1 < g < C, keeps contiguous blocks only for g' = 1 and g' = C: a g'-group conv next to it
+    can absorb it only when dense (g' = 1) or depthwise (g' = C)."""
     for channels in (8, 12, 16, 24):
         for g in [d for d in range(2, channels) if channels % d == 0]:
             blocks = [

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from igcv_deploy.graph import count_permutations, fold_permutations
+from igcv_deploy.graph import RUNTIMES, count_permutations, fold_permutations
 from igcv_deploy.graph.perm_algebra import inverse, shuffle
 
 from .builders import Net, spellings_for
@@ -84,14 +84,14 @@ def chains(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(model=chains(), target=st.sampled_from(["onnxruntime", "openvino", "tensorrt"]))
-def test_folding_preserves_numerics_and_never_adds_permutations(model, target):
-    folded, log = fold_permutations(model, target)
+@given(model=chains(), runtime=st.sampled_from(RUNTIMES))
+def test_folding_preserves_numerics_and_never_adds_permutations(model, runtime):
+    folded, log = fold_permutations(model, runtime)
     x = sample_input(model, batch=2)
     assert rel_error(run_ort(model, x), run_ort(folded, x)) <= 1e-5
     before, after = count_permutations(model), count_permutations(folded)
     assert after["total"] <= before["total"]
-    if target == "openvino":
+    if runtime == "openvino":
         assert after["gather"] == 0
         assert rel_error(run_ort(model, x), run_ov(folded, x)) <= 1e-4
     assert all(node.domain in ("", "ai.onnx") for node in folded.graph.node)

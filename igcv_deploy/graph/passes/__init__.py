@@ -1,1 +1,1 @@
-"""One pass per module; `igcv_deploy.graph.pipeline.PASSES` runs them in order."""
+"""One pass class per module; `igcv_deploy.graph.pipeline.fold_passes` puts them in order."""

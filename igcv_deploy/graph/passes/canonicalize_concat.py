@@ -5,22 +5,28 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from ..ir_tools import FoldContext, attr, const_array, dims, replace_with_permute
+from ..ir_tools import attr, const_array, dims, replace_with_permute
 from ..perm_algebra import is_permutation
+from .base import FoldPass
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    for concat in [n for n in graph if n.op_type == "Concat" and n.domain == ""]:
-        rank = len(dims(concat.outputs[0]) or ())
-        pieces = [_piece(v) for v in concat.inputs]
-        if rank < 2 or attr(concat, "axis") % rank != 1 or len(pieces) < 2 or None in pieces:
-            continue
-        sources = {id(source) for source, _ in pieces}
-        perm = np.concatenate([index for _, index in pieces])
-        if len(sources) == 1 and len(perm) == dims(pieces[0][0])[1] and is_permutation(perm):
-            producers = list(dict.fromkeys(v.producer() for v in concat.inputs))
-            replace_with_permute(ctx, graph, pieces[0][0], perm, [*producers, concat], "concat")
+class CanonicalizeConcat(FoldPass):
+    name = "canonicalize_concat"
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        graph, modified = model.graph, False
+        for concat in [n for n in graph if n.op_type == "Concat" and n.domain == ""]:
+            rank = len(dims(concat.outputs[0]) or ())
+            pieces = [_piece(v) for v in concat.inputs]
+            if rank < 2 or attr(concat, "axis") % rank != 1 or len(pieces) < 2 or None in pieces:
+                continue
+            sources = {id(source) for source, _ in pieces}
+            perm = np.concatenate([index for _, index in pieces])
+            if len(sources) == 1 and len(perm) == dims(pieces[0][0])[1] and is_permutation(perm):
+                producers = list(dict.fromkeys(v.producer() for v in concat.inputs))
+                replace_with_permute(self.ctx, graph, pieces[0][0], perm, [*producers, concat], "concat")
+                modified = True
+        return ir.passes.PassResult(model, modified)
 
 
 def _piece(value: ir.Value) -> tuple[ir.Value, np.ndarray] | None:

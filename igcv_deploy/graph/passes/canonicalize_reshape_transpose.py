@@ -12,19 +12,25 @@ import math
 import numpy as np
 import onnx_ir as ir
 
-from ..ir_tools import FoldContext, attr, const_array, dims, replace_with_permute
+from ..ir_tools import attr, const_array, dims, replace_with_permute
+from .base import FoldPass
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    for transpose in [n for n in graph if n.op_type == "Transpose" and n.domain == ""]:
-        match = _match(transpose)
-        if match is not None:
+class CanonicalizeReshapeTranspose(FoldPass):
+    name = "canonicalize_reshape_transpose"
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        graph, modified = model.graph, False
+        for transpose in [n for n in graph if n.op_type == "Transpose" and n.domain == ""]:
+            match = _match(transpose)
+            if match is None:
+                continue
             first, last, perm, rank = match
-            constant = all(const_array(n.inputs[1]) is not None for n in (first, last))
-            static4d = int(rank == 4 and constant)
-            matched = [first, transpose, last]
-            replace_with_permute(ctx, graph, first.inputs[0], perm, matched, "reshape_transpose", static4d=static4d)
+            static4d = int(rank == 4 and all(const_array(n.inputs[1]) is not None for n in (first, last)))
+            x, matched = first.inputs[0], [first, transpose, last]
+            replace_with_permute(self.ctx, graph, x, perm, matched, "reshape_transpose", static4d=static4d)
+            modified = True
+        return ir.passes.PassResult(model, modified)
 
 
 def _single_consumer(value: ir.Value, op_type: str) -> ir.Node | None:

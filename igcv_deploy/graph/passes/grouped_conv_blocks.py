@@ -74,13 +74,14 @@ def _single_use(value: ir.Value) -> bool:
     return len(value.uses()) == 1 and not value.is_graph_output()
 
 
-def find_blocks(graph: ir.Graph, ctx: FoldContext) -> list[Block]:
+def find_blocks(graph: ir.Graph, ctx: FoldContext) -> tuple[list[Block], bool]:
     """Every block of the graph, none sharing a conv (IGCV2 chains convs: one block's projection is the next one's
-    expansion); a permutation above channel-wise ops is first moved down onto the projection."""
-    blocks, claimed = [], set()
+    expansion), and whether finding them moved a permutation: one above channel-wise ops is first moved down onto
+    the projection."""
+    blocks, claimed, moved = [], set(), False
     for node in [n for n in graph if is_permute(n)]:
         while _single_use(node.outputs[0]) and is_channelwise(node.outputs[0].uses()[0].node):
-            node = move_down(graph, node, ctx)
+            node, moved = move_down(graph, node, ctx), True
         if node is None or not _single_use(node.outputs[0]) or not is_grouped_1x1(node.outputs[0].uses()[0].node):
             continue
         chain, value = [], node.inputs[0]
@@ -94,7 +95,7 @@ def find_blocks(graph: ir.Graph, ctx: FoldContext) -> list[Block]:
         if shaped and not claimed & {block.expansion, block.projection}:  # chained IGC convs: every other block
             claimed |= {block.expansion, block.projection}
             blocks.append(block)
-    return blocks
+    return blocks, moved
 
 
 def densify(ctx: FoldContext, graph: ir.Graph, conv: ir.Node) -> None:

@@ -1,7 +1,8 @@
 """Lower each IGC block's grouped 1x1 convs and the permutation between them, per block, exactly.
 
 A block is: grouped 1x1 expansion -> channel-wise ops (depthwise conv, BN, Clip) -> ChannelPermute
--> grouped 1x1 projection (where `place` leaves IGCV3's shuffle). Variants (spec §4.5):
+-> grouped 1x1 projection (where `place` leaves IGCV3's shuffle). The permutation mixes channels
+across the groups, so neither grouped conv can absorb it as it is; the variants (docs/performance.md):
 
   native            leave it: grouped convs plus the permutation (lowered by `lower`)
   dense_projection  the projection becomes one dense conv with block-structured zeros that absorbs
@@ -12,52 +13,55 @@ A block is: grouped 1x1 expansion -> channel-wise ops (depthwise conv, BN, Clip)
                     the channels group j reads (a slice of the grouped expansion and of the
                     channel-wise ops, then a dense conv); the permutation disappears into the wiring
 
-Each block's variant comes from a plan {block signature or "*": variant} (measured on the target by
-`igcv-profile tune`, or the exporter's per-target default), else native. Every choice is logged,
-JSON-serialisable.
+Each block's variant comes from a plan {block signature or "*": variant} (measured on the device by
+`igcv-profile tune`, or the exporter's default for the runtime and precision), else native. Every
+choice is logged, JSON-serialisable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 
 import numpy as np
 import onnx_ir as ir
 
 from ..ir_tools import FoldContext, add_const, attr, bypass, const_array, perm_of, replace_value, set_const_input
 from ..rules import pull_up, push_down
+from .base import FoldPass
 from .grouped_conv_blocks import Block, densify, find_blocks, slice_channelwise
 
 NAME = "grouped_conv_lowering"
 VARIANTS = ("native", "dense_projection", "dense_expansion", "split")
 
 
-def run(model: ir.Model, ctx: FoldContext, plan: Mapping[str, str] | None = None) -> None:
-    plan = plan or {}
-    for block in find_blocks(model.graph, ctx):
-        variant = plan.get(block.signature, plan.get("*", "native"))
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown grouped-conv variant {variant!r} for block {block.signature}")
-        if variant == "split" and not block.splittable():
-            variant = "native"
-        record = {
-            "block": block.projection.name,
-            "signature": block.signature,
-            "variant": variant,
-            "added_macs": block.added_macs(variant),
-            "input": block.expansion.inputs[0].name,
-            "output": block.projection.outputs[0].name,
-        }
-        LOWERINGS[variant](model.graph, block, ctx)
-        ctx.record(**record)
+class GroupedConvLowering(FoldPass):
+    name = NAME
 
+    def __init__(self, ctx: FoldContext, plan: Mapping[str, str]):
+        super().__init__(ctx)
+        for key, variant in plan.items():
+            if variant not in VARIANTS:
+                raise ValueError(f"unknown grouped-conv variant {variant!r} for {key!r}")
+        self.plan = dict(plan)
 
-def registry_with(passes: Mapping[str, Callable], plan: Mapping[str, str] | None = None) -> dict[str, Callable]:
-    """A copy of the PASSES registry with this pass (bound to `plan`) inserted just before `lower`."""
-    items = [(name, fn) for name, fn in passes.items() if name != NAME]
-    at = [name for name, _ in items].index("lower")
-    return dict([*items[:at], (NAME, partial(run, plan=dict(plan or {}))), *items[at:]])
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        blocks, modified = find_blocks(model.graph, self.ctx)
+        for block in blocks:
+            variant = self.plan.get(block.signature, self.plan.get("*", "native"))
+            if variant == "split" and not block.splittable():
+                variant = "native"
+            record = {
+                "block": block.projection.name,
+                "signature": block.signature,
+                "variant": variant,
+                "added_macs": block.added_macs(variant),
+                "input": block.expansion.inputs[0].name,
+                "output": block.projection.outputs[0].name,
+            }
+            LOWERINGS[variant](model.graph, block, self.ctx)
+            self.ctx.record(**record)
+            modified |= variant != "native"
+        return ir.passes.PassResult(model, modified)
 
 
 def _absorb(graph: ir.Graph, node: ir.Node, crossing, ctx: FoldContext) -> np.ndarray:

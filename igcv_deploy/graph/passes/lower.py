@@ -1,10 +1,11 @@
-"""Lower each ChannelPermute to standard ONNX ops for the target.
+"""Lower each ChannelPermute to standard ONNX ops for the runtime.
 
 Default: constant-shape 4-D Reshape -> Transpose(0, 2, 1, 3) -> Reshape (one ShuffleChannels in
 OpenVINO, one shuffle layer in TensorRT), batch copied with 0 when symbolic. A permutation that is
-not such a digit transpose becomes Gather(axis=1), except on OpenVINO, which miscomputes a Gather
-feeding a dense Conv (../shared/notes/runtimes.md): there it becomes Split + Concat of contiguous
-source runs (measured exact in OpenVINO 2026.4.1, as is the 4-D form with a merged batch).
+not such a digit transpose becomes Gather(axis=1), except on OpenVINO: its CPU plugin folds a channel
+Gather feeding a dense Conv into the conv weights with the inverse permutation (wrong results,
+tests/graph/test_openvino_gather.py), so there it becomes Split + Concat of contiguous source runs
+(measured exact in OpenVINO 2026.4.1, as is the 4-D form with a merged batch).
 """
 
 from __future__ import annotations
@@ -14,19 +15,28 @@ import math
 import numpy as np
 import onnx_ir as ir
 
-from ..ir_tools import FoldContext, add_const, attr, dims, is_permute, output_like, perm_of, replace_value
+from ..ir_tools import add_const, attr, dims, is_permute, output_like, perm_of, replace_value
 from ..perm_algebra import as_swap4d, source_runs
+from .base import FoldPass
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    opset = model.opset_imports.get("", 1)
-    for node in [n for n in graph if is_permute(n)]:
+class Lower(FoldPass):
+    name = "lower"
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        permutes = [n for n in model.graph if is_permute(n)]
+        for node in permutes:
+            self._lower(model, node)
+        return ir.passes.PassResult(model, bool(permutes))
+
+    def _lower(self, model: ir.Model, node: ir.Node) -> None:
+        ctx, graph = self.ctx, model.graph
         x, perm, name = node.inputs[0], perm_of(node), attr(node, "origin")
         shapes = _swap_shapes(dims(x), perm)
         if shapes is not None:
             spelling, new = "reshape_transpose", _reshape_transpose(ctx, graph, x, name, *shapes)
-        elif ctx.target == "openvino":
+        elif ctx.runtime == "openvino":
+            opset = model.opset_imports.get("", 1)
             spelling, new = "split_concat", _split_concat(ctx, graph, x, perm, name, opset)
         else:
             indices = add_const(ctx, graph, f"{name}/indices", perm)

@@ -13,16 +13,22 @@ import onnx_ir as ir
 import onnx_ir.passes.common as common
 from onnxscript.optimizer import fold_constants
 
-from ..ir_tools import FoldContext
+from .base import FoldPass
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    before = model.graph.num_nodes()
-    common.IdentityEliminationPass()(model)
-    fold_constants(model, onnx_shape_inference=True, should_fold=_keep_reshapes)
-    common.RemoveUnusedNodesPass()(model)
-    common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(model)
-    ctx.record(removed_nodes=before - model.graph.num_nodes())
+class Normalize(FoldPass):
+    name = "normalize"
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        before = model.graph.num_nodes()
+        results = [
+            common.IdentityEliminationPass()(model),
+            fold_constants(model, onnx_shape_inference=True, should_fold=_keep_reshapes),
+            common.RemoveUnusedNodesPass()(model),
+            common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(model),
+        ]
+        self.ctx.record(removed_nodes=before - model.graph.num_nodes())
+        return ir.passes.PassResult(model, any(result.modified for result in results))
 
 
 def _keep_reshapes(node: ir.Node) -> bool | None:

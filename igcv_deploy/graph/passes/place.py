@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from ..ir_tools import FoldContext, is_permute, numel, perm_of
+from ..ir_tools import is_permute, numel, perm_of
 from ..perm_algebra import is_identity
 from ..rules import push_down
+from .base import FoldPass
 from .slide_down import move_down
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    graph = model.graph
-    for node in [n for n in graph if is_permute(n)]:
-        sizes = _path_sizes(node)
-        best = max(i for i, size in enumerate(sizes) if size == min(sizes))
-        ctx.record(node=node.name, length=len(perm_of(node)), path_sizes=sizes, moves=best)
-        for _ in range(best):
-            node = move_down(graph, node, ctx)
+class Place(FoldPass):
+    name = "place"
+
+    def call(self, model: ir.Model) -> ir.passes.PassResult:
+        graph, modified = model.graph, False
+        for node in [n for n in graph if is_permute(n)]:
+            sizes = _path_sizes(node)
+            best = max(i for i, size in enumerate(sizes) if size == min(sizes))
+            self.ctx.record(node=node.name, length=len(perm_of(node)), path_sizes=sizes, moves=best)
+            for _ in range(best):
+                node = move_down(graph, node, self.ctx)
+            modified |= best > 0
+        return ir.passes.PassResult(model, modified)
 
 
 def _path_sizes(node: ir.Node) -> list[int]:

@@ -2,7 +2,7 @@
 
 Through channel-wise ops (re-indexing their parameters), into dense consumers (absorbed: the
 consumer's input-channel axis is permuted), and through an elementwise op whose operands all carry
-the same permutation. Runs to a fixpoint, composing permutations that meet.
+the same permutation. One sweep per call, composing permutations that meet.
 """
 
 from __future__ import annotations
@@ -13,13 +13,30 @@ import onnx_ir as ir
 from ..ir_tools import FoldContext, append_after, attr, dims, is_permute, make_permute, perm_of, set_const_input
 from ..perm_algebra import is_identity
 from ..rules import Crossing, push_down
-from .compose import move_until_stable
+from .compose import Sweep
 
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
 
 
-def run(model: ir.Model, ctx: FoldContext) -> None:
-    move_until_stable(model, ctx, _step)
+class SlideDown(Sweep):
+    name = "slide_down"
+
+    def step(self, graph: ir.Graph, node: ir.Node) -> bool:
+        changed = False
+        for use in list(node.outputs[0].uses()):
+            crossing = None if is_permute(use.node) else push_down(use.node, use.idx, perm_of(node))
+            if crossing is not None and is_identity(crossing.perm):
+                _cross(graph, node, use.node, use.idx, crossing, self.ctx)
+                changed = True
+        uses = node.outputs[0].uses() if node.graph is graph else ()
+        if len(uses) != 1 or node.outputs[0].is_graph_output() or is_permute(uses[0].node):
+            return changed
+        consumer, index = uses[0]
+        crossing = push_down(consumer, index, perm_of(node))
+        if crossing is not None:
+            _cross(graph, node, consumer, index, crossing, self.ctx)
+            return True
+        return _through_elementwise(graph, consumer, self.ctx) or changed
 
 
 def move_down(graph: ir.Graph, node: ir.Node, ctx: FoldContext) -> ir.Node | None:
@@ -44,24 +61,6 @@ def _cross(graph: ir.Graph, node: ir.Node, consumer: ir.Node, index: int, crossi
     )
     _drop_if_unused(graph, node)
     return None if absorbed else _follow(graph, consumer, crossing.perm, attr(node, "origin"), ctx)
-
-
-def _step(graph: ir.Graph, node: ir.Node, ctx: FoldContext) -> bool:
-    changed = False
-    for use in list(node.outputs[0].uses()):
-        crossing = None if is_permute(use.node) else push_down(use.node, use.idx, perm_of(node))
-        if crossing is not None and is_identity(crossing.perm):
-            _cross(graph, node, use.node, use.idx, crossing, ctx)
-            changed = True
-    uses = node.outputs[0].uses() if node.graph is graph else ()
-    if len(uses) != 1 or node.outputs[0].is_graph_output() or is_permute(uses[0].node):
-        return changed
-    consumer, index = uses[0]
-    crossing = push_down(consumer, index, perm_of(node))
-    if crossing is not None:
-        _cross(graph, node, consumer, index, crossing, ctx)
-        return True
-    return _through_elementwise(graph, consumer, ctx) or changed
 
 
 def _through_elementwise(graph: ir.Graph, consumer: ir.Node, ctx: FoldContext) -> bool:
