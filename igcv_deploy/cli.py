@@ -29,14 +29,22 @@ def export_parser() -> argparse.ArgumentParser:
         "--list-models", action="store_true", help="print the model zoo (name, family, params, MACs, input, weights)"
     )
     parser.add_argument("--names-only", action="store_true", help="with --list-models: one model name per line")
-    parser.add_argument("--model", help="registered model name (see --list-models)")
+    parser.add_argument(
+        "--model",
+        help="registered name (see --list-models), FILE.py:CALLABLE, MODULE:CALLABLE, a .pt2 program or a .onnx file",
+    )
     parser.add_argument("--target", help="export target (see below); default onnx")
     parser.add_argument("--precision", help="fp32, fp16 or int8 (default: the target's first)")
     parser.add_argument("--weights", help="checkpoint: native state dict, pytorchcv .pth or MXNet .params")
     parser.add_argument("--output", help="bundle folder (default artifacts/<model>_<target>_<precision>)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing bundle folder")
     parser.add_argument("--batch", type=int, help="static batch size (default 1)")
-    parser.add_argument("--imgsz", type=int, help="square input size (default: the model's)")
+    parser.add_argument("--imgsz", type=int, help="square input size (default: the model's; 224 for your own models)")
+    parser.add_argument("--input-size", help="C,H,W input size (instead of --imgsz)")
+    parser.add_argument("--num-classes", type=int, help="classes of the head (registered models and your callables)")
+    parser.add_argument("--mean", help="per-channel mean, comma-separated, 0-1 scale (default ImageNet's)")
+    parser.add_argument("--std", help="per-channel std, comma-separated, 0-1 scale (default ImageNet's)")
+    parser.add_argument("--channel-order", help="rgb (default) or bgr: the channel order the model expects")
     parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch dimension")
     parser.add_argument("--opset", type=int, help="ONNX opset (default 17)")
     parser.add_argument("--exporter", help="torchscript (default) or dynamo")

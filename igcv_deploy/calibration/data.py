@@ -1,4 +1,4 @@
-"""Calibration data: an image folder, a .npy/.npz array, or a built-in set; deterministic subsets."""
+"""Calibration data: an image folder (classes give held-out accuracy), a .npy/.npz array, or a built-in set."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ VARIANTS = (
     (0, 0.3, 0.6, False),
     (0.4, 0.4, 0.6, True),
 )
+# An ImageFolder's accuracy split: this fraction of each class (at least one image), at most MAX_HELD_OUT images
+# in all (the accuracy budget measures them many times), chosen by the seed.
+HELD_OUT = 0.2
+MAX_HELD_OUT = 500
+SHOWN_CLASSES = 10  # class names the held-out split's description lists
 
 
 @dataclass
@@ -66,7 +71,7 @@ def load_calibration_set(
     raise IGCVError(f"cannot read calibration data from '{source}'", "pass an image folder or a .npy/.npz file")
 
 
-def subset(count: int, size: int, seed: int) -> np.ndarray:
+def subset(count: int, size: int, seed: int | tuple[int, ...]) -> np.ndarray:
     """Sorted indices of `size` of `count` samples, the same for the same (size, seed)."""
     if size >= count:
         return np.arange(count)
@@ -116,21 +121,104 @@ def _prepare(image: np.ndarray, config) -> np.ndarray:
 
 
 def _folder(folder: Path, config, size: int, seed: int, progress: bool) -> CalibrationSet:
-    from PIL import Image, UnidentifiedImageError
-
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """An ImageFolder (DIR/<class>/<image>, two classes or more) or, failing that, any images under `folder`."""
+    files = _image_files(folder)
     if not files:
         raise IGCVError(
             f"no .jpg/.png images in '{folder}'", "point --calib-data at a folder of images (searched recursively)"
         )
+    classes = {d.name: _image_files(d) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+    if sum(map(bool, classes.values())) >= 2:
+        return _image_folder(folder, classes, config, size, seed, progress)
+    print(
+        f"note: {folder} has no class subfolders (two or more that hold images): calibrating without an accuracy "
+        "measurement (use DIR/<class>/<image> for top-1 before/after INT8)",
+        file=sys.stderr,
+    )
+    chosen = [files[i] for i in subset(len(files), size, seed)]
+    return _make(_read(chosen, config, "calibration images", progress), None, f"images from {folder}")
+
+
+def _image_folder(
+    folder: Path, classes: dict[str, list[Path]], config, size: int, seed: int, progress: bool
+) -> CalibrationSet:
+    """Calibrate on a subset of the images a seeded, stratified split keeps; measure top-1 on the rest."""
+    _check_classes(folder, classes, config)
+    loose = _image_files(folder, recursive=False)
+    if loose:
+        print(f"note: {len(loose)} images directly in {folder} belong to no class and are ignored", file=sys.stderr)
+    pool, held_out = _split(list(classes.values()), seed)
+    chosen = [pool[i] for i in subset(len(pool), size, seed)]
+    eval_images, eval_labels = _read_labelled(held_out, config, "held-out images", progress)
+    images, labels = _read_labelled(chosen, config, "calibration images", progress)
+    names = list(classes)
+    shown = ", ".join(names[:SHOWN_CLASSES]) + (f", ... ({len(names)} in all)" if len(names) > SHOWN_CLASSES else "")
+    return _make(
+        images,
+        labels,
+        f"{folder}, calibration split: {len(pool)} images of {len(names)} classes",
+        eval_images=eval_images,
+        eval_labels=eval_labels,
+        eval_description=f"{folder}, held-out split: {len(held_out)} images of {len(names)} classes ({shown})",
+    )
+
+
+def _check_classes(folder: Path, classes: dict[str, list[Path]], config) -> None:
+    for name, files in classes.items():
+        if len(files) < 2:
+            found = "only 1 image" if files else "no .jpg/.png images"
+            raise IGCVError(
+                f"class folder '{folder / name}' holds {found}: each class needs 2 or more to hold some out for the "
+                "accuracy check",
+                "add images to it or remove it",
+            )
+    if len(classes) > config.num_classes:
+        raise IGCVError(
+            f"'{folder}' has {len(classes)} class folders but '{config.name}' predicts {config.num_classes} classes",
+            "keep one subfolder per class of the model, named so that they sort in the model's class order",
+        )
+    if len(classes) < config.num_classes:
+        print(
+            f"warning: {folder} has {len(classes)} classes, '{config.name}' predicts {config.num_classes}: label i is "
+            "the i-th class folder by name, so top-1 means something only if those are the model's first classes",
+            file=sys.stderr,
+        )
+
+
+def _split(classes: list[list[Path]], seed: int) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
+    """(calibration pool, held out) as (path, label) pairs: HELD_OUT of each class, MAX_HELD_OUT in all."""
+    per_class = max(1, MAX_HELD_OUT // len(classes))
+    pool, held_out = [], []
+    for label, files in enumerate(classes):
+        count = min(max(1, round(HELD_OUT * len(files))), per_class)
+        out = set(subset(len(files), count, (seed, label)).tolist())
+        for index, path in enumerate(files):
+            (held_out if index in out else pool).append((path, label))
+    return pool, held_out
+
+
+def _image_files(folder: Path, recursive: bool = True) -> list[Path]:
+    paths = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_labelled(pairs: list[tuple[Path, int]], config, what: str, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.array([label for _, label in pairs], dtype=np.int64)
+    return _read([path for path, _ in pairs], config, what, progress), labels
+
+
+def _read(paths: list[Path], config, what: str, progress: bool) -> np.ndarray:
+    """The images at `paths`, preprocessed for the model, as one NCHW float32 array."""
+    from PIL import Image, UnidentifiedImageError
+
     images = []
-    for path in progress_bar([files[i] for i in subset(len(files), size, seed)], "calibration images", progress):
+    for path in progress_bar(paths, what, progress):
         try:
             with Image.open(path) as image:
                 images.append(_prepare(np.asarray(image.convert("RGB")), config))
         except (UnidentifiedImageError, OSError) as exc:
             raise IGCVError(f"cannot read calibration image '{path}': {exc}", "remove or replace the file") from exc
-    return _make(np.stack(images), None, f"images from {folder}")
+    return np.stack(images)
 
 
 def _array(path: Path, config, size: int, seed: int) -> CalibrationSet:

@@ -141,6 +141,19 @@ def onnx_metadata(ctx: ExportContext) -> dict:
     }
 
 
+def write_raw_onnx(ctx: ExportContext, raw: Path) -> None:
+    """The unsimplified ONNX: traced from the PyTorch model, or the user's ONNX file brought to our names and batch."""
+    request = ctx.request
+    if ctx.model is None:
+        from .onnx_source import prepare
+
+        with step("read the ONNX file"):
+            prepare(ctx.prepared.source.path, raw, ctx.input_shape[0], request.opset, (INPUT_NAME, OUTPUT_NAME))
+        return
+    with step(f"torch.onnx export ({request.exporter}, opset {request.opset})"):
+        torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
+
+
 def base_onnx(ctx: ExportContext) -> Path:
     """The FP32 ONNX every target starts from (exported once per run, cached in the context)."""
     if "base_onnx" not in ctx.cache:
@@ -148,12 +161,11 @@ def base_onnx(ctx: ExportContext) -> Path:
 
         request = ctx.request
         raw = ctx.scratch / "raw.onnx"
-        with step(f"torch.onnx export ({request.exporter}, opset {request.opset})"):
-            torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
+        write_raw_onnx(ctx, raw)
         with step(f"simplify ({request.simplifier}) and fold permutations"):
             model = fold(ctx, simplify(onnx.load(str(raw)), request.simplifier))
         ctx.manifest["export"] = {
-            "exporter": request.exporter,
+            "exporter": request.exporter if ctx.model is not None else "none (ONNX file)",
             "opset": request.opset,
             "simplifier": request.simplifier,
             "dynamic_batch": request.dynamic_batch,

@@ -14,6 +14,7 @@ from ..targets import get_target
 
 # Parity gates per precision. INT8 accuracy is judged by calibration; its gate only catches a
 # runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
+ONNX_REFERENCE = "onnxruntime (original ONNX file)"  # the reference when the export starts from an ONNX file
 PARITY_GATES = {
     "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "cosine": 0.9999},
     "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "cosine": 0.999},
@@ -23,7 +24,7 @@ PARITY_GATES = {
 
 @dataclass
 class ExportRequest:
-    model: str
+    model: object  # a registered name, FILE.py:CALLABLE, MODULE:CALLABLE, .pt2, .onnx, or an nn.Module
     target: str = "onnx"
     precision: str | None = None
     weights: str | None = None
@@ -34,6 +35,11 @@ class ExportRequest:
     dynamic_batch: bool = False
     opset: int = 17
     exporter: str = "torchscript"
+    num_classes: int | None = None
+    input_size: str | None = None  # "C,H,W"
+    mean: str | None = None  # "0.485,0.456,0.406" (0-1 scale)
+    std: str | None = None
+    channel_order: str | None = None  # rgb or bgr
     simplifier: str = "onnxslim"
     fold: bool = True
     lowering: str = "auto"
@@ -49,8 +55,8 @@ class ExportRequest:
     compute_capability: tuple[str, ...] = ()
     timing_cache: str | None = None
 
-    def output_dir(self, target_name: str, precision: str) -> Path:
-        return Path(self.output) if self.output else Path("artifacts") / f"{self.model}_{target_name}_{precision}"
+    def output_dir(self, model_name: str, target_name: str, precision: str) -> Path:
+        return Path(self.output) if self.output else Path("artifacts") / f"{model_name}_{target_name}_{precision}"
 
 
 @dataclass
@@ -58,14 +64,22 @@ class ExportContext:
     request: ExportRequest
     target: str
     precision: str
-    config: object  # ModelConfig
-    model: object  # torch.nn.Module in eval mode
+    prepared: object  # exporters.prepared_model.PreparedModel
     bundle_dir: Path
     scratch: Path
     samples: np.ndarray
     reference: np.ndarray
     manifest: dict
     cache: dict = field(default_factory=dict)
+
+    @property
+    def config(self):
+        return self.prepared.config
+
+    @property
+    def model(self):
+        """The torch.nn.Module in eval mode; None when the export starts from an ONNX file."""
+        return self.prepared.module
 
     @property
     def runtime(self) -> str:
@@ -80,20 +94,18 @@ class ExportContext:
     def measure_parity(self, runner) -> dict:
         """Run an artifact on the real samples and compare it with the PyTorch reference."""
         outputs = runner.run_batches(self.samples, 1 if self.request.dynamic_batch else self.request.batch)
-        return {**compare(self.reference, outputs), "runtime": runner.name, "runtime_version": runner.version}
+        figures = compare(self.reference, outputs, "pytorch" if self.model is not None else ONNX_REFERENCE)
+        return {**figures, "runtime": runner.name, "runtime_version": runner.version}
 
     def labelled_accuracy(self, runner, calib) -> dict | None:
-        """Top-1 of PyTorch vs the artifact on the calibration source's labelled evaluation split."""
-        import torch
-
+        """Top-1 of the original model vs the artifact on the calibration source's labelled evaluation split."""
         images, labels, dataset = calib.evaluation()
         if labels is None:
             return None
         batch = 1 if self.request.dynamic_batch else self.request.batch
         usable = len(images) - len(images) % batch
         images, labels = images[:usable], labels[:usable]
-        with torch.no_grad():
-            reference = self.model(torch.from_numpy(images)).numpy().argmax(axis=1)
+        reference = self.prepared.reference(images).argmax(axis=1)
         quantized = runner.run_batches(images, batch).argmax(axis=1)
         reference_top1, quantized_top1 = float((reference == labels).mean()), float((quantized == labels).mean())
         return {
@@ -115,6 +127,10 @@ class ExportContext:
         self._gate(artifact, precision, figures)
         return figures
 
+    @staticmethod
+    def _reference_label(figures: dict) -> str:
+        return "PyTorch" if figures["reference"] == "pytorch" else "the original ONNX file"
+
     def _gate(self, artifact: str, precision: str, figures: dict) -> None:
         if self.request.allow_parity_failure:
             return
@@ -127,8 +143,9 @@ class ExportContext:
             or figures["cosine"] < gate["cosine"]
         ):
             raise IGCVError(
-                f"{artifact} disagrees with PyTorch in {figures['runtime']}: max rel err {figures['max_rel_err']:.2e} "
-                f"(limit {gate['max_rel_err']:.0e}), top-1 agreement {figures['top1_agreement']:.2f}, "
+                f"{artifact} disagrees with {self._reference_label(figures)} in {figures['runtime']}: "
+                f"max rel err {figures['max_rel_err']:.2e} (limit {gate['max_rel_err']:.0e}), "
+                f"top-1 agreement {figures['top1_agreement']:.2f}, "
                 f"cosine {figures['cosine']:.4f}",
                 "report it; --parity-tol or --allow-parity-failure overrides the gate",
             )

@@ -9,23 +9,24 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..bundle import SCHEMA_VERSION, staged_folder, write_manifest
 from ..errors import UsageError
 from ..progress import collect_timings, step
 from ..targets import Target, check_precision, get_target
 from .context import ExportContext, ExportRequest
+from .prepared_model import PreparedModel, prepare_model
 
 VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxslim", "openvino", "nncf", "numpy", "tensorrt_rtx")
 
 
 def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Target, str]:
     """Resolve the target and precision; reject options that do not apply to them."""
-    from ..models import check_model_name
     from .base_onnx import check_exporter, check_simplifier
     from .lowering import check_lowering
 
-    check_model_name(request.model)
     target = get_target(request.target)
     precision = request.precision or target.default_precision(request.device)
     check_precision(target, precision)
@@ -43,35 +44,8 @@ def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -
     return target, precision
 
 
-def build_model(request: ExportRequest):
-    """The model, its config (with --imgsz applied) and a description of its weights."""
-    from ..models import create_model, get_config
-
-    config = get_config(request.model)
-    if request.imgsz:
-        config = config.with_overrides(input_size=(config.input_size[0], request.imgsz, request.imgsz))
-    model = create_model(request.model, num_classes=config.num_classes)
-    if request.weights:
-        from ..models.checkpoints import load_weights
-
-        weights = load_weights(model, request.model, request.weights)
-    else:
-        weights = config.extra.get("weights", "random-init")
-    if weights == "random-init":
-        from ..models.init import init_random_weights
-
-        init_random_weights(model)  # seeded: random-init bundles are reproducible byte for byte
-        print(
-            f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; its outputs are meaningless",
-            file=sys.stderr,
-        )
-    return model, config, weights
-
-
 def parity_samples(config, batch: int):
     """Real preprocessed images for parity checks, a whole number of batches (at least 8 images)."""
-    import numpy as np
-
     from ..calibration.images import reference_images
 
     images = reference_images(config)
@@ -91,17 +65,28 @@ def package_versions() -> dict:
     return versions
 
 
-def base_manifest(request, target: Target, precision: str, model, config, weights) -> dict:
+def complexity(prepared: PreparedModel) -> tuple[int, int]:
+    if prepared.module is None:
+        from .onnx_source import onnx_complexity
+
+        return onnx_complexity(prepared.source.path)
     from ..models.complexity import count_macs, count_params
 
+    return count_params(prepared.module), count_macs(prepared.module, prepared.config.input_size)
+
+
+def base_manifest(target: Target, precision: str, prepared: PreparedModel) -> dict:
+    config = prepared.config
+    params, macs = complexity(prepared)
     return {
         "schema_version": SCHEMA_VERSION,
         "model": {
             "name": config.name,
             "family": config.family,
-            "params": count_params(model),
-            "macs": count_macs(model, config.input_size),
-            "weights": weights,
+            "params": params,
+            "macs": macs,
+            "weights": prepared.weights,
+            **prepared.source.describe(),
         },
         "target": target.name,
         "precision": precision,
@@ -112,23 +97,23 @@ def base_manifest(request, target: Target, precision: str, model, config, weight
 
 
 def run_export(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Path, dict]:
-    import torch
-
     target, precision = validate(request, explicit_options)
-    output = request.output_dir(target.name, precision)
     collect_timings()
-    with step(f"build {request.model}"):
-        model, config, weights = build_model(request)
-        manifest = base_manifest(request, target, precision, model, config, weights)
-    with step("PyTorch reference outputs on real data"):
+    with step("build the model"):
+        prepared = prepare_model(request)
+    config = prepared.config
+    output = request.output_dir(config.name, target.name, precision)
+    with step(f"{'onnxruntime' if prepared.module is None else 'PyTorch'} reference outputs on real data"):
         samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
-        with torch.no_grad():
-            reference = model(torch.from_numpy(samples)).numpy()
+        reference = prepared.reference(samples)
+    if config.num_classes == 0:  # a model that carries no config: its head says how many classes
+        prepared.config = config = config.with_overrides(num_classes=int(np.prod(reference.shape[1:])))
+    manifest = base_manifest(target, precision, prepared)
     module_name, function = target.exporter.split(":")
     exporter = getattr(importlib.import_module(f"igcv_deploy.exporters.{module_name}"), function)
     with staged_folder(output, request.force) as staging, tempfile.TemporaryDirectory() as scratch:
         ctx = ExportContext(
-            request, target.name, precision, config, model, staging, Path(scratch), samples, reference, manifest
+            request, target.name, precision, prepared, staging, Path(scratch), samples, reference, manifest
         )
         with step(f"{target.name} {precision} export and parity"):
             manifest["primary_artifact"] = exporter(ctx)

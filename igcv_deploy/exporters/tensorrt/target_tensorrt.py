@@ -47,7 +47,7 @@ def _copy_timing_cache(ctx: ExportContext, plan: BuildPlan) -> None:
 
 
 def _not_built(ctx: ExportContext, plan: BuildPlan, reason: str) -> str:
-    command = f"igcv-export build-engine {ctx.request.output_dir(ctx.target, ctx.precision)}"
+    command = f"igcv-export build-engine {ctx.request.output_dir(ctx.config.name, ctx.target, ctx.precision)}"
     print(f"note: model.engine not built: {reason}; on the device run: {command}", file=sys.stderr)
     ctx.manifest["engine"] = {"status": "not built", "reason": reason, "build_command": command, "plan": asdict(plan)}
     ctx.manifest["next_steps_notes"] = [f"build the engine on the device: {command}"]

@@ -1,0 +1,141 @@
+"""The model an export starts from, whatever it came from: module or ONNX file, config, weights, reference.
+
+Registered models keep the zoo's path (config, `--weights` import, seeded random init). The user's own models
+(Python callables, torch.export programs, nn.Module objects, ONNX files) get a config from the preprocessing
+flags; their PyTorch module (or, for an ONNX file, onnxruntime on the original file) is the parity reference.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from ..models.sources import FOREIGN_INPUT_SIZE, ModelSource, foreign_config, resolve_source
+from .context import ExportRequest
+from .input_size import check_input_size, parse_floats, parse_input_size
+
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+
+@dataclass
+class PreparedModel:
+    source: ModelSource
+    module: object  # torch.nn.Module in eval mode; None for an ONNX source
+    config: object  # ModelConfig
+    weights: object  # the manifest's weights record
+    reference: Callable[[np.ndarray], np.ndarray]  # images -> logits of the original model
+
+
+def prepare_model(request: ExportRequest) -> PreparedModel:
+    source = resolve_source(request.model, request.num_classes)
+    if source.kind != "registry" and request.weights:
+        raise UsageError(
+            f"--weights applies to registered models, not to the {source.kind} model '{source.name}'",
+            "load the weights in your own code, or save them in the .pt2 / .onnx file",
+        )
+    if source.kind == "registry":
+        module, config, weights = _registered(request)
+    elif source.kind == "onnx":
+        module, config, weights = None, _onnx_config(source, request), "from the ONNX file"
+    else:
+        module, weights = source.module, "from the model object"
+        config = foreign_config(source.name, requested_input_size(request) or FOREIGN_INPUT_SIZE, 0)
+    config = _with_preprocessing(config, request)
+    check_input_size(config.input_size, request.batch)
+    # a torch.export program keeps the batch it was traced with: feed it the export's batch at a time
+    chunk = (1 if request.dynamic_batch else request.batch) if source.kind == "exported_program" else None
+    return PreparedModel(source, module, config, weights, _reference(source, module, chunk))
+
+
+def requested_input_size(request: ExportRequest, channels: int = 3) -> tuple[int, int, int] | None:
+    """--input-size C,H,W, or --imgsz N (square, with the model's channels), or None."""
+    if request.input_size and request.imgsz is not None:
+        raise UsageError("--imgsz and --input-size both set the input size", "pass only one of them")
+    if request.input_size:
+        return parse_input_size(request.input_size)
+    return None if request.imgsz is None else (channels, request.imgsz, request.imgsz)
+
+
+def _registered(request: ExportRequest):
+    from ..models import create_model, get_config
+
+    config = get_config(request.model)
+    config = config.with_overrides(input_size=requested_input_size(request, config.input_size[0]) or config.input_size)
+    config = config.with_overrides(num_classes=_registered_num_classes(request, config.num_classes))
+    model = create_model(request.model, num_classes=config.num_classes)
+    weights = _load_weights(request, model, config)
+    return model, config, weights
+
+
+def _registered_num_classes(request: ExportRequest, default: int) -> int:
+    if request.num_classes is not None:
+        return request.num_classes
+    if request.weights:
+        from ..models.checkpoints import checkpoint_num_classes
+
+        found = checkpoint_num_classes(request.weights, request.model)
+        if found and found != default:
+            print(
+                f"note: {request.weights} has a {found}-class head; building {request.model} with num_classes={found}",
+                file=sys.stderr,
+            )
+            return found
+    return default
+
+
+def _load_weights(request: ExportRequest, model, config):
+    if request.weights:
+        from ..models.checkpoints import load_weights
+
+        return load_weights(model, request.model, request.weights)
+    weights = config.extra.get("weights", "random-init")
+    if weights == "random-init":
+        from ..models.init import init_random_weights
+
+        init_random_weights(model)  # seeded: random-init bundles are reproducible byte for byte
+        print(
+            f"warning: no --weights given: '{request.model}' uses RANDOM initialisation; its outputs are meaningless",
+            file=sys.stderr,
+        )
+    return weights
+
+
+def _onnx_config(source: ModelSource, request: ExportRequest):
+    from .onnx_source import onnx_input_size
+
+    return foreign_config(source.name, onnx_input_size(source.path, requested_input_size(request)), 0)
+
+
+def _with_preprocessing(config, request: ExportRequest):
+    channels = config.input_size[0]
+    if request.channel_order and request.channel_order.lower() not in CHANNEL_ORDERS:
+        raise UsageError(f"unknown --channel-order '{request.channel_order}'", "use rgb or bgr")
+    overrides = {
+        "mean": parse_floats(request.mean, "--mean", channels) if request.mean else None,
+        "std": parse_floats(request.std, "--std", channels) if request.std else None,
+        "channel_order": request.channel_order.upper() if request.channel_order else None,
+    }
+    return config.with_overrides(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def _reference(source: ModelSource, module, chunk: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    if module is None:
+        from .onnx_source import onnx_reference
+
+        return onnx_reference(source.path)
+    import torch
+
+    def forward(images: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))).numpy()
+
+    def run(images: np.ndarray) -> np.ndarray:
+        if chunk is None:
+            return forward(images)
+        return np.concatenate([forward(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+
+    return run
