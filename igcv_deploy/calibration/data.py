@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import IGCVError
 from ..progress import progress_bar
-from .images import builtin_photos, preprocess
+from .images import builtin_photos, preprocess_for
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 ARRAY_KEYS = ("images", "x", "data")
@@ -117,7 +117,7 @@ def _variant(photo: np.ndarray, left: float, top: float, size: float, mirror: bo
 
 
 def _prepare(image: np.ndarray, config) -> np.ndarray:
-    return preprocess(image, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range)
+    return preprocess_for(image, config)
 
 
 def _folder(folder: Path, config, size: int, seed: int, progress: bool) -> CalibrationSet:

@@ -24,8 +24,17 @@ BUILTIN_PHOTOS = (
 )
 
 
-def preprocess(image: np.ndarray, input_size, mean, std, crop_pct: float, pixel_range: float = 1.0) -> np.ndarray:
-    """HWC uint8 (or HW grey) -> CHW float32: resize short side, center crop, normalise."""
+def preprocess_for(image: np.ndarray, config) -> np.ndarray:
+    """`image` preprocessed as `config` (a ModelConfig) says."""
+    return preprocess(
+        image, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range, config.channel_order
+    )
+
+
+def preprocess(
+    image: np.ndarray, input_size, mean, std, crop_pct: float, pixel_range: float = 1.0, channel_order: str = "RGB"
+) -> np.ndarray:
+    """HWC uint8 (or HW grey) -> CHW float32: resize short side, center crop, channel order, normalise."""
     from PIL import Image
 
     rgb = _to_rgb(image)
@@ -37,6 +46,8 @@ def preprocess(image: np.ndarray, input_size, mean, std, crop_pct: float, pixel_
     left, top = (resized.width - width) // 2, (resized.height - height) // 2
     crop = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32)
     crop = crop * (pixel_range / 255.0)
+    if channel_order.upper() == "BGR":
+        crop = crop[:, :, ::-1]  # mean and std are given in the model's channel order
     normalised = (crop - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(normalised.transpose(2, 0, 1))
 
@@ -65,12 +76,7 @@ def sample_batch(config, count: int = 10, warn: bool = False) -> np.ndarray:
         warnings.warn(
             "using scikit-image's sample photos; real data from your domain gives better results", stacklevel=2
         )
-    return np.stack(
-        [
-            preprocess(img, config.input_size, config.mean, config.std, config.crop_pct, config.pixel_range)
-            for _, img in builtin_photos(count)
-        ]
-    )
+    return np.stack([preprocess_for(img, config) for _, img in builtin_photos(count)])
 
 
 def reference_images(config, count: int = len(BUILTIN_PHOTOS)) -> np.ndarray:

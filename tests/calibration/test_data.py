@@ -93,3 +93,13 @@ def _write(path, array):
 def _bytes(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+def test_bgr_models_get_their_channels_flipped():
+    from igcv_deploy.calibration.images import builtin_photos, preprocess_for
+    from igcv_deploy.models import get_config
+
+    rgb = get_config("igcv3").with_overrides(input_size=(3, 32, 32), mean=(0.5,) * 3, std=(0.25,) * 3)
+    bgr = rgb.with_overrides(channel_order="BGR")
+    image = next(iter(builtin_photos(1)))[1]
+    np.testing.assert_array_equal(preprocess_for(image, bgr), preprocess_for(image, rgb)[::-1])
