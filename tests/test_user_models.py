@@ -127,6 +127,7 @@ IMGSZ = ("--imgsz", "64")
         (None, ("--model", "igcv3-0.25", "--input-size", "3,64"), 2, "--input-size"),
         (None, ("--model", f"{EXAMPLE}:build", "--channel-order", "grb"), 2, "unknown --channel-order 'grb'"),
         (None, ("--model", f"{EXAMPLE}:build", "--imgsz", "64", "--input-size", "3,64,64"), 2, "pass only one"),
+        (None, ("--model", "pytorchcv.models.shufflenetv2:shufflenetv2_wd2", *IMGSZ), 1, "fails on a 1x3x64x64 input"),
     ],
 )
 def test_bad_user_models_fail_in_one_line(workdir, run_cli, make, args, code, fragment):
@@ -164,3 +165,36 @@ BAD_INPUTS = {
     "two_inputs": _two_inputs,
     "dynamic": _dynamic,
 }
+
+
+def test_user_model_int8_on_its_own_image_folder(workdir, run_cli):
+    """A 10-class user model calibrated on the user's labelled folder gets a top-1 before/after INT8 record."""
+    from .calibration.test_image_folder import write_digits
+
+    write_digits(workdir / "labelled")
+    args = ("--model", f"{EXAMPLE}:build", "--num-classes", "10", "--imgsz", "32", "--precision", "int8")
+    manifest = export_ok(run_cli, *args, "--calib-data", "labelled", "--calib-size", "16", "--output", "b")
+    accuracy = manifest["accuracy"]
+    assert accuracy["n_samples"] == 40 and "held-out split" in accuracy["dataset"]
+    assert {"reference_top1", "quantized_top1", "drop_points"} <= set(accuracy)
+
+
+@pytest.mark.parametrize(
+    "factory", ["shufflenetv2.shufflenetv2_wd2", "shufflenet.shufflenet_g3_wd4", "igcv3.igcv3_wd4"]
+)
+def test_third_party_zoo_models(workdir, run_cli, factory):
+    """pytorchcv's own model code, unmodified, in a user's file that gives it weights (no download here).
+
+    PyTorch's default init leaves a deep net's logits nearly constant, where rounding alone moves them by 1e-3
+    relative; the file uses the variance-preserving init an untrained zoo model gets, as a trained model would.
+    """
+    module, name = factory.rsplit(".", 1)
+    Path("third_party.py").write_text(
+        f"from pytorchcv.models.{module} import {name}\n"
+        "from igcv_deploy.models.init import init_random_weights\n\n\n"
+        f"def build():\n    return init_random_weights({name}())\n"
+    )
+    manifest = export_ok(run_cli, "--model", "third_party.py:build", "--target", "openvino", "--output", "b")
+    assert manifest["model"]["source"] == "python" and manifest["parity"]["max_rel_err"] <= 1e-4
+    assert manifest["preprocessing"]["input_size"] == [3, 224, 224]  # their pooling needs 224x224
+    assert manifest["folding"]["before"]["total"] > 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import IGCVError, UsageError
 from ..models.sources import FOREIGN_INPUT_SIZE, ModelSource, foreign_config, resolve_source
 from .context import ExportRequest
 from .input_size import check_input_size, parse_floats, parse_input_size
@@ -134,8 +134,17 @@ def _reference(source: ModelSource, module, chunk: int | None) -> Callable[[np.n
             return module(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))).numpy()
 
     def run(images: np.ndarray) -> np.ndarray:
-        if chunk is None:
-            return forward(images)
-        return np.concatenate([forward(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+        try:
+            if chunk is None:
+                return forward(images)
+            return np.concatenate([forward(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+        except RuntimeError as exc:  # a shape the model cannot take: too small for its pooling, wrong channels
+            if source.kind == "registry":
+                raise
+            size = "x".join(map(str, (1, *images.shape[1:])))
+            raise IGCVError(
+                f"{source.name} fails on a {size} input: {str(exc).splitlines()[0]}",
+                "pass the input size it takes with --imgsz N or --input-size C,H,W",
+            ) from exc
 
     return run
