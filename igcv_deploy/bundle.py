@@ -38,37 +38,68 @@ def hash_files(folder: Path) -> dict[str, str]:
 
 
 def check_writable_destination(output: Path, force: bool) -> None:
-    if output.exists() and not force:
+    """Refuse an `output` that exists (without --force) or cannot be written: probed by making its missing parent
+    folders and a staging folder, then removing them, so it can run before any export work and leaves nothing."""
+    with _writing(output):
+        taken = output.exists()
+    if taken and not force:
         raise IGCVError(f"output folder '{output}' already exists", "pass --force to overwrite it or choose --output")
-    ancestor = _existing_ancestor(output.parent)
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
-        raise IGCVError(f"cannot write to '{output.parent}'", "choose a writable --output folder")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    with _parents_made(output):
+        _new_staging(output).rmdir()
 
 
-def _existing_ancestor(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
+@contextlib.contextmanager
+def _parents_made(output: Path):
+    """Create `output`'s missing parent folders for the block; on leaving it, remove those that are still empty."""
+    made: list[Path] = []
+    try:
+        with _writing(output):
+            for folder in reversed([output.parent, *output.parent.parents]):  # outermost first
+                if not folder.exists():
+                    folder.mkdir()
+                    made.append(folder)
+        yield
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _new_staging(output: Path) -> Path:
+    """A new hidden folder beside `output`, named so that remove_abandoned_staging knows its process."""
+    with _writing(output):
+        return Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-{os.getpid()}-", dir=output.parent))
+
+
+@contextlib.contextmanager
+def _writing(output: Path):
+    """An OSError in the block (read-only or virtual filesystem, a file in the path, no permission) becomes an
+    IGCVError naming `output` and the OS's reason."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IGCVError(f"cannot write to '{output}': {reason}", "choose a writable --output folder") from exc
 
 
 @contextlib.contextmanager
 def staged_folder(output: Path, force: bool):
-    """Yield a temporary sibling folder; on success it replaces `output`, on any failure it is removed."""
+    """Yield a temporary sibling folder; on success it replaces `output`, on any failure it is removed, with the
+    parent folders made for it."""
     check_writable_destination(output, force)
-    remove_abandoned_staging(output)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-{os.getpid()}-", dir=output.parent))
-    try:
-        yield staging
-        check_interrupted()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if output.exists():
-        shutil.rmtree(output)
-    staging.chmod(0o755)
-    os.replace(staging, output)
+    with _parents_made(output):
+        remove_abandoned_staging(output)
+        staging = _new_staging(output)
+        try:
+            yield staging
+            check_interrupted()
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if output.exists():
+            shutil.rmtree(output)
+        staging.chmod(0o755)
+        os.replace(staging, output)
 
 
 def remove_abandoned_staging(output: Path) -> None:

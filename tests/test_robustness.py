@@ -86,6 +86,13 @@ def test_unwritable_output(workdir, run_cli):
     one_line_error(*run_cli(*SMALL, "--output", blocker / "bundle")[::2], "cannot write")
 
 
+def test_output_on_a_virtual_filesystem(workdir, run_cli):
+    """/proc takes no new folders: the OS reason, not a FileNotFoundError to report, and nothing left behind."""
+    code, _, err = run_cli(*SMALL, "--output", "/proc/x")
+    one_line_error(code, err, "cannot write to '/proc/x'", "choose a writable --output folder")
+    assert not Path("/proc/x").exists() and not list(workdir.iterdir())
+
+
 def test_missing_optional_backend_says_what_to_install(tmp_path):
     fake = tmp_path / "fake" / "openvino"
     fake.mkdir(parents=True)

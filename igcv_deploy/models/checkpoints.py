@@ -8,6 +8,9 @@
 - ``mxnet-igcv3`` / ``mxnet-igcv1``: the official MXNet ``.params`` files (arg:/aux: prefixes), read
   with numpy (see mxnet_params.py).
 
+A file whose classifier alone differs from the registered model (a fine-tuned head with another class
+count) is recognised by ``checkpoint_num_classes``, so the model can be built to fit it.
+
 Which formats a model takes is part of its config (``extra["weight_formats"]``, default native
 only): the official MXNet IGCV3 weights expect 0-255 mean-only input, so they go into
 ``igcv3-mxnet``, never silently into ``igcv3``.
@@ -19,7 +22,9 @@ import hashlib
 import io
 import pickle
 import re
+import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +33,7 @@ from torch import nn
 
 from ..errors import IGCVError
 from .mxnet_params import is_mxnet_params, parse_params
-from .registry import get_config, list_models
+from .registry import create_model, get_config, list_models
 
 FORMATS = {
     "native": "a state dict of this package's models",
@@ -36,6 +41,7 @@ FORMATS = {
     "mxnet-igcv3": "official MXNet IGCV3 weights",
     "mxnet-igcv1": "official MXNet IGCV1 weights",
 }
+HEAD = ("classifier.fc.weight", "classifier.fc.bias")  # ConvNet's final Linear, named so in every family
 SHOWN = 4  # offenders listed per kind in an error line
 SEQ = {"conv": "0", "conv2d": "0", "bn": "1", "batchnorm": "1"}  # conv_bn's Sequential indices
 MXNET_PARAM = {
@@ -131,15 +137,11 @@ CONVERTERS = {
 
 def _torch_load(raw: bytes, name: str) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols > 2 before refusing them
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            obj = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        culprit = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        if culprit:
-            raise IGCVError(
-                f"{name} was refused: it is a pickle that would run code ({culprit[1]})",
-                "load only files you trust; re-save plain tensors with torch.save(model.state_dict(), path)",
-            ) from exc
-        raise IGCVError(f"{name} is corrupt: not a readable PyTorch checkpoint", "save or download it again") from exc
+        raise _refused(name, str(exc)) from exc
     except (RuntimeError, EOFError, ValueError) as exc:
         raise IGCVError(
             f"{name} is truncated or corrupt ({str(exc).splitlines()[0]})", "save or download it again"
@@ -149,6 +151,17 @@ def _torch_load(raw: bytes, name: str) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise IGCVError(f"{name} is not a state dict (a mapping of names to tensors)", "save model.state_dict()")
     return obj
+
+
+def _refused(name: str, message: str) -> IGCVError:
+    """torch.load(weights_only=True) refused the file: a pickle that names code to run, or any other pickle
+    the weights-only reader cannot read (an unsupported opcode, as in a plain pickle.dump of objects)."""
+    fix = "re-save it from trusted code with torch.save(model.state_dict(), path)"
+    if culprit := re.search(r"GLOBAL ([\w.]+)", message):
+        return IGCVError(f"{name} was refused: it is a pickle that would run code ({culprit[1]})", fix)
+    reason = re.search(r"WeightsUnpickler error:\s*(.+)", message)
+    detail = f" ({reason[1].strip()})" if reason else ""
+    return IGCVError(f"{name} was refused: it is not a weights-only checkpoint{detail}", fix)
 
 
 def read_checkpoint(path: Path) -> tuple[str, dict[str, torch.Tensor], bytes]:
@@ -184,37 +197,74 @@ def _listed(label: str, items: list[str]) -> str:
     return f"{len(items)} {label} ({', '.join(items[:SHOWN])}{more})"
 
 
-def _fit(model: nn.Module, model_name: str, fmt: str, tensors: dict[str, torch.Tensor], name: str) -> dict:
-    """file tensors renamed to the model's keys; one IGCVError listing every kind of misfit."""
+@dataclass
+class _Match:
+    """A checkpoint's tensors set against a model's state dict."""
+
+    state: dict[str, torch.Tensor]  # our key -> a tensor of the right shape
+    unexpected: list[str]  # file keys the model has no place for
+    mismatched: dict[str, tuple[str, tuple, tuple]]  # our key -> (file key, file shape, our shape)
+    missing: list[str]  # our keys the file does not fill
+
+
+def _match(expected: dict[str, torch.Tensor], fmt: str, tensors: dict[str, torch.Tensor]) -> _Match:
     rename = CONVERTERS[fmt](list(tensors)) if fmt in CONVERTERS else (lambda key: key)
-    expected = model.state_dict()
-    state, unexpected, mismatched = {}, [], {}
+    match = _Match({}, [], {}, [])
     for key, tensor in tensors.items():
         ours = rename(key)
         if ours not in expected:
-            unexpected.append(key)
+            match.unexpected.append(key)
         elif tensor.shape != expected[ours].shape:
-            mismatched[ours] = f"{key} {tuple(tensor.shape)} vs {tuple(expected[ours].shape)}"
+            match.mismatched[ours] = (key, tuple(tensor.shape), tuple(expected[ours].shape))
         else:
-            state[ours] = tensor
+            match.state[ours] = tensor
     # BN batch counters only matter for training; MXNet and older torch files have none.
-    missing = [k for k in expected if k not in state and k not in mismatched and not k.endswith("num_batches_tracked")]
-    misfits = {"missing": missing, "unexpected": unexpected, "shape mismatches": list(mismatched.values())}
+    done = match.state.keys() | match.mismatched.keys()
+    match.missing = [k for k in expected if k not in done and not k.endswith("num_batches_tracked")]
+    return match
+
+
+def _fit(model: nn.Module, model_name: str, fmt: str, tensors: dict[str, torch.Tensor], name: str) -> dict:
+    """file tensors renamed to the model's keys; one IGCVError listing every kind of misfit."""
+    match = _match(model.state_dict(), fmt, tensors)
+    shapes = [f"{key} {theirs} vs {ours}" for key, theirs, ours in match.mismatched.values()]
+    misfits = {"missing": match.missing, "unexpected": match.unexpected, "shape mismatches": shapes}
     if any(misfits.values()):
         parts = [_listed(label, items) for label, items in misfits.items() if items]
         raise IGCVError(
             f"{name} ({FORMATS[fmt]}) does not fit model '{model_name}': " + "; ".join(parts),
             "check that --model (width, num_classes) matches the checkpoint",
         )
-    return state
+    return match.state
+
+
+def _head_size(mismatched: dict[str, tuple[str, tuple, tuple]]) -> int | None:
+    """The class count of a classifier that is the only misfit: weight and bias agree on it, in-features match."""
+    if mismatched.keys() != set(HEAD):
+        return None
+    (_, weight, ours), (_, bias, _) = (mismatched[key] for key in HEAD)
+    fits = len(weight) == 2 and weight[0] > 0 and weight[1] == ours[1] and bias == weight[:1]
+    return weight[0] if fits else None
+
+
+def checkpoint_num_classes(path: str | Path, model_name: str) -> int | None:
+    """The class count of the checkpoint's classifier when it is all that sets the file apart from the registered
+    `model_name` (a fine-tuned head), so the model can be built with that many classes. None otherwise: the head
+    matches, or something else misfits too, which load_weights then refuses with the full list."""
+    fmt, tensors, _ = read_checkpoint(Path(path))
+    if not _takes(model_name, fmt):
+        return None
+    match = _match(create_model(model_name).state_dict(), fmt, tensors)
+    return None if match.missing or match.unexpected else _head_size(match.mismatched)
+
+
+def _takes(model_name: str, fmt: str) -> bool:
+    return fmt in get_config(model_name).extra.get("weight_formats", ("native",))
 
 
 def _check_accepted(model_name: str, fmt: str, name: str) -> None:
-    def takes(model: str) -> bool:
-        return fmt in get_config(model).extra.get("weight_formats", ("native",))
-
-    if not takes(model_name):
-        takers = [model for model in list_models() if takes(model)]
+    if not _takes(model_name, fmt):
+        takers = [model for model in list_models() if _takes(model, fmt)]
         raise IGCVError(
             f"{name} holds {FORMATS[fmt]}, which model '{model_name}' does not take",
             f"use --model {' or '.join(takers)}",

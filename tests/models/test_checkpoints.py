@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 
 from igcv_deploy.errors import IGCVError
 from igcv_deploy.models import create_model
-from igcv_deploy.models.checkpoints import load_weights
+from igcv_deploy.models.checkpoints import checkpoint_num_classes, load_weights
 from igcv_deploy.models.igcv3 import IGCV3_D_STAGES
 from igcv_deploy.models.mxnet_params import parse_params
 
@@ -55,6 +56,14 @@ def test_pytorchcv_wrong_width_lists_shape_mismatches(tmp_path):
         load_weights(create_model("igcv3"), "igcv3", path)
 
 
+def test_pytorchcv_fine_tuned_head(tmp_path):
+    from pytorchcv.models import igcv3  # the oracle; `make setup` installs it
+
+    path = tmp_path / "wd4-10.pth"
+    torch.save(igcv3.igcv3_wd4(num_classes=10).state_dict(), path)
+    assert checkpoint_num_classes(path, "igcv3-0.25") == 10
+
+
 # --- native --------------------------------------------------------------------------------------
 
 
@@ -92,6 +101,64 @@ def test_missing_unexpected_and_mismatched_keys_in_one_line(tmp_path, small):
     assert "does not fit model 'igcv2-cifar'" in line
 
 
+def _saved(tmp_path, model: str, **kw):
+    path = tmp_path / f"{model}.pt"
+    torch.save(create_model(model, **kw).state_dict(), path)
+    return path
+
+
+def test_fine_tuned_head_is_recognised(tmp_path):
+    torch.manual_seed(0)
+    tuned = randomise_bn(create_model("igcv3-0.25", num_classes=10))
+    path = tmp_path / "tuned.pt"
+    torch.save(tuned.state_dict(), path)
+    assert checkpoint_num_classes(str(path), "igcv3-0.25") == 10
+    model = create_model("igcv3-0.25", num_classes=10)
+    assert load_weights(model, "igcv3-0.25", path)["n_tensors"] == len(tuned.state_dict())
+    _outputs_match(model, tuned, 64, tolerance=0.0)
+
+
+def test_registered_head_needs_no_other_class_count(tmp_path):
+    assert checkpoint_num_classes(_saved(tmp_path, "igcv3-0.25"), "igcv3-0.25") is None
+
+
+@pytest.mark.parametrize("num_classes", [1000, 10])
+def test_width_mismatch_is_still_refused(tmp_path, num_classes):
+    path = _saved(tmp_path, "igcv3-0.5", num_classes=num_classes)
+    assert checkpoint_num_classes(path, "igcv3-0.25") is None
+    with pytest.raises(IGCVError, match=r"does not fit model 'igcv3-0.25': \d+ shape mismatches .*num_classes"):
+        load_weights(create_model("igcv3-0.25"), "igcv3-0.25", path)
+
+
+HEAD_12 = {"classifier.fc.weight": torch.zeros(12, 256), "classifier.fc.bias": torch.zeros(12)}  # igcv2-cifar has 10
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"classifier.fc.weight": torch.zeros(12, 999), "classifier.fc.bias": torch.zeros(12)},  # other in-features
+        {**HEAD_12, "classifier.fc.bias": torch.zeros(14)},  # weight and bias disagree
+        {"classifier.fc.weight": torch.zeros(12, 256)},  # the registered bias
+        {**HEAD_12, "stem.0.weight": None},
+        {**HEAD_12, "extra": torch.zeros(1)},
+        {**HEAD_12, "stem.0.weight": torch.zeros(1)},
+    ],
+    ids=["in-features", "bias-count", "weight-only", "missing", "unexpected", "backbone-shape"],
+)
+def test_head_with_another_misfit_is_not_a_fine_tuned_head(tmp_path, small, change):
+    state = dict(small.state_dict())
+    for key, value in change.items():
+        if value is None:
+            del state[key]
+        else:
+            state[key] = value
+    path = tmp_path / "other.pt"
+    torch.save(state, path)
+    assert checkpoint_num_classes(path, "igcv2-cifar") is None
+    with pytest.raises(IGCVError, match="does not fit model 'igcv2-cifar'"):
+        load_weights(create_model("igcv2-cifar"), "igcv2-cifar", path)
+
+
 def test_many_missing_keys_are_abbreviated(tmp_path):
     path = tmp_path / "tiny.pt"
     torch.save({"stem.0.weight": torch.zeros(64, 3, 3, 3)}, path)
@@ -109,8 +176,26 @@ def test_code_executing_pickle_is_refused(tmp_path):
 
     path = tmp_path / "evil.pt"
     torch.save({"stem.0.weight": Payload()}, path)
-    with pytest.raises(IGCVError, match=r"refused: it is a pickle that would run code \(posix\.mkdir\)"):
+    with pytest.raises(IGCVError, match=r"refused: it is a pickle that would run code \(posix\.mkdir\)") as caught:
         load_weights(create_model("igcv2-cifar"), "igcv2-cifar", path)
+    assert "torch.save(model.state_dict(), path)" in caught.value.fix
+    assert not marker.exists()
+
+
+def test_pickle_the_weights_only_reader_cannot_read_is_not_called_corrupt(tmp_path):
+    """A plain pickle.dump (protocol 4+) of code-running objects: torch refuses an opcode before naming any code."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"stem.0.weight": Payload()}, protocol=4))
+    with pytest.raises(IGCVError, match=r"evil\.pt was refused: it is not a weights-only checkpoint") as caught:
+        load_weights(create_model("igcv2-cifar"), "igcv2-cifar", path)
+    assert "corrupt" not in str(caught.value) and "\n" not in str(caught.value)
+    assert caught.value.fix == "re-save it from trusted code with torch.save(model.state_dict(), path)"
     assert not marker.exists()
 
 
@@ -210,6 +295,14 @@ def test_mxnet_igcv3_weights_are_not_loaded_into_the_pytorch_preprocessing_model
     refusal = r"official MXNet IGCV3 weights, which model 'igcv3' does not take \(use --model igcv3-mxnet\)"
     with pytest.raises(IGCVError, match=refusal):
         load_weights(create_model("igcv3"), "igcv3", path)
+
+
+def test_mxnet_fine_tuned_head(tmp_path, igcv3_source):
+    arrays = official_igcv3_params(igcv3_source)
+    arrays["arg:fc_weight"], arrays["arg:fc_bias"] = np.zeros((7, 1280), np.float32), np.zeros(7, np.float32)
+    path = write_params(tmp_path / "igcv3-0000.params", arrays)
+    assert checkpoint_num_classes(path, "igcv3-mxnet") == 7
+    assert checkpoint_num_classes(path, "igcv3") is None  # a format the model does not take: load_weights says so
 
 
 def test_mxnet_igcv1_l100m2_round_trip(tmp_path):
