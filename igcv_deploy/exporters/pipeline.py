@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..bundle import SCHEMA_VERSION, staged_folder, write_manifest
+from ..bundle import SCHEMA_VERSION, check_writable_destination, staged_folder, write_manifest
 from ..errors import UsageError
 from ..progress import collect_timings, step
 from ..targets import Target, check_precision, get_target
@@ -98,6 +98,8 @@ def base_manifest(target: Target, precision: str, prepared: PreparedModel) -> di
 
 def run_export(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Path, dict]:
     target, precision = validate(request, explicit_options)
+    if request.output:  # fail before the model is built; the default folder is checked when staged
+        check_writable_destination(Path(request.output), request.force)
     collect_timings()
     with step("build the model"):
         prepared = prepare_model(request)

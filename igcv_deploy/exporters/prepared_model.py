@@ -37,18 +37,24 @@ def prepare_model(request: ExportRequest) -> PreparedModel:
             f"--weights applies to registered models, not to the {source.kind} model '{source.name}'",
             "load the weights in your own code, or save them in the .pt2 / .onnx file",
         )
+    config = _with_preprocessing(_config(source, request), request)
+    check_input_size(config.input_size, reference_batch(request.batch))  # before anything is built
     if source.kind == "registry":
-        module, config, weights = _registered(request)
-    elif source.kind == "onnx":
-        module, config, weights = None, _onnx_config(source, request), "from the ONNX file"
+        module, config = _registered_model(request, config)
+        weights = _load_weights(request, module, config)
     else:
-        module, weights = source.module, "from the model object"
-        config = foreign_config(source.name, requested_input_size(request) or FOREIGN_INPUT_SIZE, 0)
-    config = _with_preprocessing(config, request)
-    check_input_size(config.input_size, request.batch)
+        module = source.module
+        weights = "from the ONNX file" if module is None else "from the model object"
     # a torch.export program keeps the batch it was traced with: feed it the export's batch at a time
     chunk = (1 if request.dynamic_batch else request.batch) if source.kind == "exported_program" else None
     return PreparedModel(source, module, config, weights, _reference(source, module, chunk))
+
+
+def reference_batch(batch: int) -> int:
+    """Images in the one forward pass that computes the reference outputs (parity_samples: whole batches)."""
+    from ..calibration.images import BUILTIN_PHOTOS
+
+    return -(-max(len(BUILTIN_PHOTOS), batch) // batch) * batch
 
 
 def requested_input_size(request: ExportRequest, channels: int = 3) -> tuple[int, int, int] | None:
@@ -60,15 +66,30 @@ def requested_input_size(request: ExportRequest, channels: int = 3) -> tuple[int
     return None if request.imgsz is None else (channels, request.imgsz, request.imgsz)
 
 
-def _registered(request: ExportRequest):
-    from ..models import create_model, get_config
+def _config(source: ModelSource, request: ExportRequest):
+    if source.kind == "onnx":
+        from .onnx_source import onnx_input_size
+
+        return foreign_config(source.name, onnx_input_size(source.path, requested_input_size(request)), 0)
+    if source.kind != "registry":
+        return foreign_config(source.name, requested_input_size(request) or FOREIGN_INPUT_SIZE, 0)
+    from ..models import get_config
 
     config = get_config(request.model)
-    config = config.with_overrides(input_size=requested_input_size(request, config.input_size[0]) or config.input_size)
+    size = requested_input_size(request, config.input_size[0]) or config.input_size
+    if size[0] != config.input_size[0]:
+        raise UsageError(
+            f"{request.model} takes {config.input_size[0]} input channels, not {size[0]}",
+            f"use --input-size {config.input_size[0]},{size[1]},{size[2]}",
+        )
+    return config.with_overrides(input_size=size)
+
+
+def _registered_model(request: ExportRequest, config):
+    from ..models import create_model
+
     config = config.with_overrides(num_classes=_registered_num_classes(request, config.num_classes))
-    model = create_model(request.model, num_classes=config.num_classes)
-    weights = _load_weights(request, model, config)
-    return model, config, weights
+    return create_model(request.model, num_classes=config.num_classes), config
 
 
 def _registered_num_classes(request: ExportRequest, default: int) -> int:
@@ -104,19 +125,14 @@ def _load_weights(request: ExportRequest, model, config):
     return weights
 
 
-def _onnx_config(source: ModelSource, request: ExportRequest):
-    from .onnx_source import onnx_input_size
-
-    return foreign_config(source.name, onnx_input_size(source.path, requested_input_size(request)), 0)
-
-
 def _with_preprocessing(config, request: ExportRequest):
     channels = config.input_size[0]
     if request.channel_order and request.channel_order.lower() not in CHANNEL_ORDERS:
         raise UsageError(f"unknown --channel-order '{request.channel_order}'", "use rgb or bgr")
+    scale = config.pixel_range  # the flags speak the 0-1 scale; models fed raw 0-255 pixels keep theirs
     overrides = {
-        "mean": parse_floats(request.mean, "--mean", channels) if request.mean else None,
-        "std": parse_floats(request.std, "--std", channels) if request.std else None,
+        "mean": tuple(v * scale for v in parse_floats(request.mean, "--mean", channels)) if request.mean else None,
+        "std": tuple(v * scale for v in parse_floats(request.std, "--std", channels)) if request.std else None,
         "channel_order": request.channel_order.upper() if request.channel_order else None,
     }
     return config.with_overrides(**{key: value for key, value in overrides.items() if value is not None})
