@@ -6,14 +6,16 @@ from .bundle import Bundle
 
 
 def export(
-    model: str,
+    model,
     target: str = "onnx",
     precision: str | None = None,
     calib_data: str | None = None,
     output: str | None = None,
     **options,
 ) -> Bundle:
-    """Export a registered model; same options as `igcv-export` (underscored), returns the verified Bundle.
+    """Export a model; same options as `igcv-export` (underscored), returns the verified Bundle.
+
+    `model`: a registered name, "FILE.py:CALLABLE", "MODULE:CALLABLE", a .pt2 or .onnx path, or a torch.nn.Module.
 
     >>> bundle = export("igcv3-0.25", target="onnx", imgsz=64, output="artifacts/small", force=True)
     """
