@@ -75,7 +75,8 @@ def fold_permutations(
 
 
 def count_permutations(model: onnx.ModelProto) -> dict:
-    """Runtime channel-permutation ops of a model, by spelling ("concat": Slice/Split + Concat).
+    """Runtime channel-permutation ops of a model, by spelling ("gather": Gather on the channel axis, also between
+    two Transposes as dynamo writes x[:, perm]; "concat": Slice/Split + Concat).
 
     all_4d_constant: every one is a Reshape -> Transpose -> Reshape through a 4-D tensor whose
     reshape targets are constants (no Shape arithmetic), the form every runtime runs best.

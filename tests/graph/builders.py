@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from igcv_deploy.graph.perm_algebra import digit_transpose, shuffle, source_runs
 
 DIGIT_SPELLINGS = ("rtr5d", "rtr4d", "rtr_infer", "rtr_noise")
-ANY_SPELLINGS = ("gather", "slice_concat", "split_concat")
+ANY_SPELLINGS = ("gather", "gather_nd", "transposed_gather", "slice_concat", "split_concat")
 
 
 def spellings_for(perm) -> tuple[str, ...]:
@@ -129,8 +129,26 @@ class Net:
         shape = self.shapes[x]
         if spelling in DIGIT_SPELLINGS:
             return self._reshape_transpose(x, perm, spelling)
+        if spelling == "rtr_shape_ops":
+            return self._torch_channel_shuffle(x, perm)
         if spelling == "gather":
             return self.op("Gather", [x, self.const(perm, "idx")], shape, axis=1)
+        if spelling == "gather_nd":  # torch's x[:, perm] from the dynamo exporter
+            swap = [1, 0, *range(2, len(shape))]
+            y = self.op("Transpose", [x], None, perm=swap)
+            y = self.op("GatherND", [y, self.const(perm[:, None], "idx")], None)
+            return self.op("Transpose", [y], shape, perm=swap)
+        if spelling == "transposed_gather":  # channels last, Gather on the last axis, channels back
+            last = len(shape) - 1
+            y = self.op("Transpose", [x], None, perm=[0, *range(2, len(shape)), 1])
+            y = self.op("Gather", [y, self.const(perm - len(perm), "idx")], None, axis=last)
+            return self.op("Transpose", [y], shape, perm=[0, last, *range(1, last)])
+        if spelling == "slice1_concat":  # opset < 10: Slice bounds are attributes
+            pieces = [
+                self.op("Slice", [x], None, axes=[1], starts=[start], ends=[start + n])
+                for start, n in source_runs(perm)
+            ]
+            return self.op("Concat", pieces, shape, axis=1)
         if spelling == "split_concat":
             runs = source_runs(perm)
             ordered = sorted(runs)
@@ -172,6 +190,24 @@ class Net:
         a = self.op("Reshape", [x, split_shape], None)
         b = self.op("Transpose", [a], None, perm=order)
         return self.op("Reshape", [b, back_shape], self.shapes[x])
+
+    def _torch_channel_shuffle(self, x: str, perm) -> str:
+        """torchvision's channel_shuffle as TorchScript exports it with a dynamic batch: b, c, h, w read from
+        Shape(x), view(b, g, c // g, h, w) (a Div), transpose(1, 2), view(b, -1, h, w)."""
+        (groups, _), axes = digit_transpose(perm)
+        assert axes == (1, 0) and len(self.shapes[x]) == 4, "a 2-digit shuffle of a 4-D tensor"
+
+        def dim(i):  # Unsqueeze(Gather(Shape(x), i)): one dim as a 1-D vector
+            read = self.op("Gather", [self.op("Shape", [x], None), self.const(np.array(i), "i")], None, axis=0)
+            return read if i == 1 else self.op("Unsqueeze", [read, self.const(np.array([0]), "axes")], None)
+
+        b, c, h, w = (dim(i) for i in range(4))
+        per_group = self.op("Div", [c, self.const(np.array(groups), "g")], None)
+        per_group = self.op("Unsqueeze", [per_group, self.const(np.array([0]), "axes")], None)
+        g, rest = self.const(np.array([groups]), "g"), self.const(np.array([-1]), "rest")
+        y = self.op("Reshape", [x, self.op("Concat", [b, g, per_group, h, w], None, axis=0)], None)
+        y = self.op("Transpose", [y], None, perm=[0, 2, 1, 3, 4])
+        return self.op("Reshape", [y, self.op("Concat", [b, rest, h, w], None, axis=0)], self.shapes[x])
 
     def _with_runtime_batch(self, x: str, rest: list[int]) -> str:
         """Shape(x)[0] concatenated with constants: the exporter noise of a dynamic-batch reshape."""

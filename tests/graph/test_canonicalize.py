@@ -15,14 +15,18 @@ from .conftest import op_types, permutes
 SHUFFLE = shuffle(12, 3).tolist()
 
 
+GATHERS = ("gather", "gather_nd", "transposed_gather")
+CONCATS = ("slice_concat", "split_concat", "strided_slices", "slice1_concat")
+
+
 @pytest.mark.parametrize("dynamic", [False, True])
-@pytest.mark.parametrize("spelling", [*DIGIT_SPELLINGS, "gather", "slice_concat", "split_concat", "strided_slices"])
+@pytest.mark.parametrize("spelling", [*DIGIT_SPELLINGS, "rtr_shape_ops", *GATHERS, *CONCATS])
 def test_each_spelling_becomes_one_channel_permute(spelling, dynamic):
-    net = Net(12, 4, dynamic_batch=dynamic)
+    net = Net(12, 4, dynamic_batch=dynamic, opset=9 if spelling == "slice1_concat" else 17)
     perm = SHUFFLE if spelling != "strided_slices" else np.concatenate([np.arange(j, 12, 4) for j in range(4)]).tolist()
     model = net.model(net.act(net.permute("x", perm, spelling)))
     graph_model, log = run_passes(model, CANONICALIZE)
-    kind = {"gather": "gather"}.get(spelling, "reshape_transpose" if spelling in DIGIT_SPELLINGS else "concat")
+    kind = "gather" if spelling in GATHERS else "concat" if spelling in CONCATS else "reshape_transpose"
     assert permutes(graph_model) == [perm]
     assert op_types(graph_model)[-1] == "Relu" and "Transpose" not in op_types(graph_model)
     assert [entry["spelling"] for entry in log if "spelling" in entry] == [kind]
@@ -62,5 +66,12 @@ def test_lookalikes_are_left_alone():
     )
     halves = net.op("Split", ["x", net.const(np.array([4, 4]))], None, 2, axis=1)
     other = net.op("Concat", [halves[0], net._slice(net.act("x"), 4, 8, 1)], [1, 8, 4, 4], axis=1)
-    model = net.model(repeated, spatial, mixes_space, other)
+    channels_first = net.op("Transpose", ["x"], None, perm=[1, 0, 2, 3])
+    gathered = net.op("GatherND", [channels_first, net.const(np.array([[3], [2], [1], [0], [4], [5], [6], [7]]))], None)
+    not_back = net.op("Transpose", [gathered], None, perm=[1, 0, 3, 2])  # swaps H and W as well
+    channels_first = net.op("Transpose", ["x"], None, perm=[1, 0, 2, 3])
+    rows = net.op("Gather", [channels_first, net.const(np.array([3, 2, 1, 0]))], None, axis=2)  # gathers rows
+    rows = net.op("Transpose", [rows], [1, 8, 4, 4], perm=[1, 0, 2, 3])
+    net.shapes[not_back] = [1, 8, 4, 4]
+    model = net.model(repeated, spatial, mixes_space, other, not_back, rows)
     assert count_permutations(model)["total"] == 0

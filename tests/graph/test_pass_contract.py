@@ -7,6 +7,7 @@ import onnx_ir as ir
 import pytest
 
 from igcv_deploy.graph import fold_passes
+from igcv_deploy.graph.ir_tools import dims
 from igcv_deploy.graph.passes.slide_down import SlideDown
 from igcv_deploy.graph.perm_algebra import shuffle
 from igcv_deploy.graph.pipeline import CANONICALIZE, load
@@ -64,3 +65,15 @@ def test_sliding_sweeps_repeat_until_nothing_moves():
     assert [e["op"] for e in ctx.log if e["pass"] == "slide_down"] == ["Conv", "BatchNormalization", "Relu"]
     assert op_types(graph_model)[-2:] == ["ChannelPermute", "Conv"]  # stopped by the grouped conv
     assert not checked(SlideDown(ctx), graph_model)
+
+
+def test_normalize_resolves_dims_computed_from_shape_ops_once():
+    """torch's channel_shuffle with a dynamic batch: c // g and view(b, -1, h, w) leave shape inference without the
+    channel counts; normalize makes them known (the batch stays symbolic) and finds nothing more the second time."""
+    net = Net(12, 4, dynamic_batch=True)
+    graph_model, ctx = load(net.model(net.act(net.permute("x", shuffle(12, 3), "rtr_shape_ops"))))
+    normalize = fold_passes(ctx)["normalize"]
+    assert checked(normalize, graph_model) and not checked(normalize, graph_model)
+    assert [bool(e.get("resolved_dims")) for e in ctx.log] == [True, False]
+    reshapes = [n for n in graph_model.graph if n.op_type == "Reshape"]
+    assert [dims(n.outputs[0]) for n in reshapes] == [[None, 3, 4, 4, 4], [None, 12, 4, 4]]

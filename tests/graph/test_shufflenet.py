@@ -1,5 +1,5 @@
 """The passes are not IGCV-specific: ShuffleNet V1 units (built here) and torchvision's ShuffleNet V2
-blocks (re-created in torch; torchvision itself does not import beside torch 2.13)."""
+blocks (re-created in torch in foreign_models.py; torchvision itself does not import beside torch 2.13)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from igcv_deploy.graph.perm_algebra import shuffle
 
 from .builders import Net
 from .conftest import rel_error, run_ort, run_ov, sample_input
+from .foreign_models import InvertedResidual
 
 
 def shufflenet_v1_unit(net: Net, x: str, c_out: int, groups: int = 3) -> str:
@@ -39,40 +40,6 @@ def test_shufflenet_v1_units():
     data = sample_input(model)
     assert rel_error(run_ort(model, data), run_ort(folded, data)) <= 1e-5
     assert rel_error(run_ort(model, data), run_ov(folded, data)) <= 1e-5
-
-
-def channel_shuffle(x, groups: int):
-    """torchvision.models.shufflenetv2.channel_shuffle."""
-    b, c, h, w = x.size()
-    x = x.view(b, groups, c // groups, h, w)
-    return torch.transpose(x, 1, 2).contiguous().view(b, -1, h, w)
-
-
-class InvertedResidual(torch.nn.Module):
-    """torchvision's ShuffleNet V2 block."""
-
-    def __init__(self, inp: int, oup: int, stride: int):
-        super().__init__()
-        nn, self.stride, features = torch.nn, stride, oup // 2
-
-        def dw(c, s):
-            return [nn.Conv2d(c, c, 3, s, 1, groups=c, bias=False), nn.BatchNorm2d(c)]
-
-        def pw(c_in, c):
-            return [nn.Conv2d(c_in, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
-
-        self.branch1 = nn.Sequential(*dw(inp, stride), *pw(inp, features)) if stride > 1 else nn.Sequential()
-        self.branch2 = nn.Sequential(
-            *pw(inp if stride > 1 else features, features), *dw(features, stride), *pw(features, features)
-        )
-
-    def forward(self, x):
-        if self.stride == 1:
-            x1, x2 = x.chunk(2, dim=1)
-            out = torch.cat((x1, self.branch2(x2)), dim=1)
-        else:
-            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
-        return channel_shuffle(out, 2)
 
 
 def test_torchvision_shufflenet_v2_blocks(tmp_path):

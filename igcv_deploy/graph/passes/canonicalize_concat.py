@@ -43,15 +43,29 @@ def _piece(value: ir.Value) -> tuple[ir.Value, np.ndarray] | None:
         offsets = np.cumsum([0, *sizes])
         return node.inputs[0], channels[offsets[value.index()] : offsets[value.index() + 1]]
     if node.op_type == "Slice":
-        inputs = [*node.inputs[1:], None, None][:4]
-        starts, ends, axes, steps = (None if v is None else const_array(v) for v in inputs)
-        if starts is None or ends is None or any(v is not None and const_array(v) is None for v in inputs):
+        bounds = _slice_bounds(node)
+        if bounds is None:
             return None
+        starts, ends, axes, steps = bounds
         axes = np.arange(len(starts)) if axes is None else axes % len(shape)
         step = 1 if steps is None else int(steps[0])
         if list(axes) == [1]:
             return node.inputs[0], channels[slice(int(starts[0]), int(ends[0]), step)]
     return None
+
+
+def _slice_bounds(node: ir.Node) -> tuple | None:
+    """(starts, ends, axes, steps) of a Slice: constant inputs (opset 10+) or attributes (Slice-1, opset < 10)."""
+    if len(node.inputs) == 1:
+        starts, ends, axes = (attr(node, key) for key in ("starts", "ends", "axes"))
+        if starts is None or ends is None:
+            return None
+        return starts, ends, None if axes is None else np.array(axes), None
+    inputs = [*node.inputs[1:], None, None][:4]
+    bounds = tuple(None if v is None else const_array(v) for v in inputs)
+    if bounds[0] is None or bounds[1] is None or any(v is not None and b is None for v, b in zip(inputs, bounds)):
+        return None
+    return bounds
 
 
 def _split_sizes(split: ir.Node, channels: int) -> list[int]:
