@@ -64,7 +64,7 @@ def macs_by_role(model_path: Path) -> dict[str, float]:
 
     import onnx
 
-    from igcv_deploy.profiling.graph import read_graph
+    from igcv_deploy.profiling.graph_view import read_graph
     from igcv_deploy.profiling.roles import ROLES, classify
 
     model = onnx.shape_inference.infer_shapes(onnx.load(str(model_path)))

@@ -12,7 +12,7 @@ from goals import GOAL_EXPORT_S, GOAL_INT8, GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS
 from matrix import SUBJECT
 from plots import write_plots
 
-from igcv_deploy.profiling.report import markdown_table
+from igcv_deploy.profiling.comparison import markdown_table
 from igcv_deploy.profiling.roles import ROLES
 
 
@@ -64,7 +64,11 @@ def goals_section(results: dict, settings) -> str:
         )
     e2e = results["exports"].get("igcv3:openvino:int8", {})
     seconds = e2e.get("seconds")
-    note = " (smoke: in process, --calib-size 1, small input; not the goal's measurement)" if results["smoke"] else ""
+    note = (
+        " (smoke: --calib-size 1, small input, beside other exports: not the goal's measurement)"
+        if results["smoke"]
+        else ""
+    )
     rows.append(
         [
             "`igcv-export --model igcv3 --target openvino --precision int8`, end to end",
@@ -191,7 +195,7 @@ def write_results(results: dict, out: Path) -> Path:
         [
             f"# IGCV3-D vs MobileNetV2: benchmark results\n\n{generated_by(results)} on "
             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {results['duration_s'] / 60:.1f} min. Batch 1, "
-            f"{results['imgsz']}², {results['threads']} threads, {results['rounds']} rotated rounds × "
+            f"{results['imgsz']}², {results['threads']} threads, {plural(results['rounds'], 'rotated round')} × "
             f"{results['seconds']} s (at least {results['iterations']} calls) per configuration, one `igcv-profile` "
             "process per run. Each cell: median of the round medians (min–max over rounds); each ratio is computed "
             "per round, side by side, then median (min–max). " + quiet_note(results),
@@ -217,6 +221,10 @@ def write_results(results: dict, out: Path) -> Path:
     path = out / "RESULTS.md"
     path.write_text(text + "\n")
     return path
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def generated_by(results: dict) -> str:

@@ -7,7 +7,7 @@ The full run writes benchmarks/RESULTS.md, benchmarks/results.json and PNG plots
 bundles, tuned plans and per-layer profiles go to --work (default artifacts/bench).
 
 The smoke proves the suite works end to end, not what it measures: every export (the same subjects, settings and
-bundles as the full run, at a small input size, one calibration image, exported in this process), the tuning, one
+bundles as the full run, at a small input size, one calibration image, by two worker processes), the tuning, one
 timed run of every configuration and one per-layer run of every headline configuration (a few calls each, no waiting
 for a quiet machine), then the report and the plots, written under --work (default artifacts/bench-smoke), never
 into benchmarks/. Either mode exits 1 when any configuration failed (the report lists them under Missing).
@@ -31,6 +31,7 @@ from igcv_deploy.profiling.environment import load_average
 
 HERE = Path(__file__).resolve().parent
 E2E = ("igcv3", "openvino", "int8")  # the export whose end-to-end time is a goal (goals.GOAL_EXPORT_S)
+TUNE_SOURCE = "igcv3-native:onnx:fp32"  # the natively lowered FP32 ONNX that `igcv-profile tune` cuts blocks from
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Mode:
     tune_rounds: int
     tune_seconds: float
     peak_repeats: int
-    in_process: bool  # exports run igcv-export's code in this process (no E2E time to judge then)
+    export_workers: int  # 0: one igcv-export process per bundle, in turn; N: N worker processes (exports.Exporter)
     out: Path | None  # where RESULTS.md, results.json and the plots go (None: under --work)
     work: Path
 
@@ -63,7 +64,7 @@ FULL = Mode(
     tune_rounds=3,
     tune_seconds=0.2,
     peak_repeats=30,
-    in_process=False,
+    export_workers=0,
     out=HERE,
     work=Path("artifacts/bench"),
 )
@@ -78,7 +79,7 @@ SMOKE = Mode(
     tune_rounds=1,
     tune_seconds=0.0,
     peak_repeats=3,
-    in_process=True,
+    export_workers=2,
     out=None,
     work=Path("artifacts/bench-smoke"),
 )
@@ -123,44 +124,68 @@ def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def export_subjects(subjects, args, results: dict, plans: dict | None = None) -> dict:
-    """{(subject, target, precision): bundle} for every bundle the settings need (one per target and precision,
-    shared by that bundle's settings); failures are recorded."""
-    bundles = {}
+def export_jobs(subjects, args, results: dict, plans: dict | None = None) -> dict:
+    """{"subject:target:precision": (subject, target, igcv-export options)} for every bundle the settings need: one per
+    target and precision, shared by that bundle's settings. A tuned subject without its plan is recorded as failed.
+    The tuning's source comes first, then the INT8 bundles (the longest exports start first)."""
+    jobs = {}
     for subject in subjects:
         for target, runtime, precision in dict.fromkeys((t.target, t.runtime, t.precision) for t in matrix.settings()):
+            key = f"{subject.key}:{target}:{precision}"
             if subject.fp32_only and precision != "fp32":
                 continue
-            key = f"{subject.key}:{target}:{precision}"
             extra = subject.options + size_options(args.mode) + int8_options(subject, target, precision, args.mode)
-            if subject.tuned:
-                if runtime not in (plans or {}):
-                    results["exports"][key] = {"status": "failed", "reason": f"no lowering plan tuned on {runtime}"}
-                    continue
-                extra += ("--lowering-plan", str(plans[runtime]))
-            record = export_one(subject, target, precision, args, extra)
-            results["exports"][key] = record
-            if record["status"] == "ok":
-                bundles[(subject.key, target, precision)] = record["bundle"]
-                seconds = f", {record['seconds']:.1f} s" if record["seconds"] else ""
-                say(f"{record['bundle'].name}: {record['command']}{seconds}")
-            else:
-                say(f"export {key} FAILED: {record['reason']}")
+            if subject.tuned and runtime not in (plans or {}):
+                results["exports"][key] = {"status": "failed", "reason": f"no lowering plan tuned on {runtime}"}
+                continue
+            jobs[key] = (subject, target, extra + (("--lowering-plan", str(plans[runtime])) if subject.tuned else ()))
+    return dict(sorted(jobs.items(), key=lambda job: (job[0] != TUNE_SOURCE, not job[0].endswith(":int8"))))
+
+
+def submit_exports(jobs: dict, args, exporter: exports.Exporter) -> dict:
+    """{key: (bundle folder, command, Future of its export time or None when --reuse keeps it)}."""
+    pending = {}
+    for key, (subject, target, extra) in jobs.items():
+        folder = args.work / key.replace(":", "_")
+        command = " ".join(["benchmarks/exports.py" if subject.model == exports.NOPERM else "igcv-export", *extra])
+        if args.reuse and (folder / "manifest.json").is_file():
+            pending[key] = (folder, "reused", None)
+        else:
+            log = folder.with_name(f"{folder.name}.log")
+            precision = key.rsplit(":", 1)[1]
+            pending[key] = (folder, command, exporter.submit(subject.model, target, precision, folder, log, extra))
+    return pending
+
+
+def collect_exports(pending: dict, results: dict) -> dict:
+    """Wait for the exports in `pending` (in its order) and record them: {(subject, target, precision): bundle}."""
+    bundles = {}
+    for key, (folder, command, future) in pending.items():
+        try:
+            seconds = future.result() if future else None
+        except RuntimeError as exc:
+            results["exports"][key] = {"status": "failed", "reason": str(exc)}
+            say(f"export {key} FAILED: {exc}")
+            continue
+        results["exports"][key] = {"status": "ok", "bundle": folder, "seconds": seconds, "command": command}
+        bundles[tuple(key.split(":"))] = folder
+        say(f"{folder.name}: {command}" + (f", {seconds:.1f} s" if seconds else ""))
     return bundles
 
 
-def export_one(subject, target: str, precision: str, args, extra: tuple[str, ...]) -> dict:
-    """Export (or, with --reuse, keep) one bundle: {"status": "ok", "bundle", "seconds", "command"} or why not."""
-    folder = args.work / f"{subject.key}_{target}_{precision}"
-    if args.reuse and (folder / "manifest.json").is_file():
-        return {"status": "ok", "bundle": folder, "seconds": None, "command": "reused"}
-    log = args.work / f"{folder.name}.log"
-    try:
-        seconds = exports.export(subject.model, target, precision, folder, log, extra, args.mode.in_process)
-    except RuntimeError as exc:
-        return {"status": "failed", "reason": str(exc)}
-    command = "benchmarks/exports.py" if subject.model == exports.NOPERM else "igcv-export"
-    return {"status": "ok", "bundle": folder, "seconds": seconds, "command": " ".join([command, *extra])}
+def export_all(args, results: dict) -> dict:
+    """Every bundle of the matrix, the tuned ones from plans tuned here: {(subject, target, precision): bundle}.
+    With worker processes (the smoke) the tuning runs as soon as its source exists, while the workers go on; with
+    one export process at a time (the full run) it waits for them, so no export shares the machine with it."""
+    untuned = [s for s in (*matrix.SUBJECTS, *matrix.VARIANT_STUDY) if not s.tuned]
+    with exports.Exporter(args.mode.export_workers, timing.THREADS) as exporter:
+        pending = submit_exports(export_jobs(untuned, args, results), args, exporter)
+        first = [TUNE_SOURCE] if args.mode.export_workers else list(pending)
+        bundles = collect_exports({key: pending.pop(key) for key in first if key in pending}, results)
+        plans = tune_plans(bundles, args, results)
+        tuned = [s for s in matrix.SUBJECTS if s.tuned]
+        pending |= submit_exports(export_jobs(tuned, args, results, plans), args, exporter)
+        return bundles | collect_exports(pending, results)
 
 
 def size_options(mode: Mode) -> tuple[str, ...]:
@@ -171,7 +196,7 @@ def int8_options(subject, target: str, precision: str, mode: Mode) -> tuple[str,
     """INT8 calibration options: none (igcv-export's defaults) for the export whose end-to-end time is a goal in a
     full run; for the others (and every smoke export) fewer images and one calibration method (ranges do not change
     latency)."""
-    if precision != "int8" or (not mode.in_process and (subject.key, target, precision) == E2E):
+    if precision != "int8" or (not mode.export_workers and (subject.key, target, precision) == E2E):
         return ()
     return ("--calib-size", str(mode.calib_size)) + (("--calib-method", "minmax") if target == "onnx" else ())
 
@@ -181,10 +206,10 @@ def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:
     from igcv_deploy.profiling.tune import tune
 
     results["tuning"], plans = {}, {}
-    source = bundles.get(("igcv3-native", "onnx", "fp32"))
+    source = bundles.get(tuple(TUNE_SOURCE.split(":")))
     for runtime in dict.fromkeys(t.runtime for t in matrix.cpu_targets()):
         if source is None:
-            results["missing"][f"tuning on {runtime}"] = "no igcv3-native onnx fp32 bundle to tune from"
+            results["missing"][f"tuning on {runtime}"] = f"no {TUNE_SOURCE} bundle to tune from"
             continue
         try:
             plan = tune(
@@ -215,10 +240,10 @@ def jobs_for(configs, artifacts: dict, results: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    args = parse(argv)
     from machine import describe, peaks
     from results_md import write_results
 
-    args = parse(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results = {
@@ -235,10 +260,7 @@ def main(argv: list[str]) -> int:
     }
     say(f"{args.mode.name} run; load average {results['machine']['load_avg']}; measuring peaks")
     results["peaks"] = peaks(timing.THREADS, args.mode.peak_repeats)
-    untuned = [s for s in (*matrix.SUBJECTS, *matrix.VARIANT_STUDY) if not s.tuned]
-    artifacts = export_subjects(untuned, args, results)
-    plans = tune_plans(artifacts, args, results)
-    artifacts |= export_subjects([s for s in matrix.SUBJECTS if s.tuned], args, results, plans)
+    artifacts = export_all(args, results)
     jobs = jobs_for(matrix.configs(), artifacts, results)
     gate = timing.QuietGate(args.quiet_budget)
     results["timings"], failed = timing.rotated_rounds(jobs, args.rounds, args.effort, gate, say)

@@ -2,7 +2,8 @@
 
 Round r runs every configuration once, starting at a different one each round, so slow drifts of
 the machine's load fall on every configuration alike. Each run is a fresh `igcv-profile` process
-(warm-up, then a timed loop of at least `seconds`); its median is that round's figure.
+(warm-up, then a timed loop of at least `Effort.seconds` and `Effort.iterations` calls); its median is that
+round's figure.
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def rotated_rounds(
     results: dict[str, list[dict]] = {key: [] for key in keys}
     failed: dict[str, str] = {}
     for r in range(rounds):
-        shift = r * max(1, len(keys) // rounds)
-        for key in keys[shift % len(keys) :] + keys[: shift % len(keys)]:
+        shift = r * max(1, len(keys) // rounds) % max(1, len(keys))
+        for key in keys[shift:] + keys[:shift]:
             if key in failed:
                 continue
             quiet = gate.wait()
