@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint demo test bench test-arm clean
+.PHONY: setup lint demo test bench bench-smoke test-arm clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,9 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+bench-smoke: setup
+	$(PY) benchmarks/run.py --smoke
 
 test-arm: setup
 	bash scripts/arm/build_sysroot.sh
