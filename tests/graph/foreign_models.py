@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from igcv_deploy.graph.perm_algebra import shuffle
+from igcv_deploy.models.init import init_random_weights
 
 SIZE = 64  # input side: every fixture is exported at 1x3xSIZExSIZE
 
@@ -169,20 +170,9 @@ TORCH_MODELS = {
 }
 
 
-def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Non-trivial BN statistics and variance-preserving conv weights, so a misplaced permutation shows."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                module.weight.normal_(0.0, module.weight[0].numel() ** -0.5, generator=generator)
-            elif isinstance(module, nn.BatchNorm2d):
-                c = module.num_features
-                module.weight.copy_(torch.rand(c, generator=generator) * 0.4 + 0.8)
-                module.bias.copy_(torch.randn(c, generator=generator) * 0.1)
-                module.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(c, generator=generator) * 0.4 + 0.8)
-    return model.eval()
+def randomize(model: nn.Module) -> nn.Module:
+    """Non-trivial BN statistics and variance-preserving weights, so a misplaced permutation shows."""
+    return init_random_weights(model).eval()
 
 
 def count_shuffles(model: nn.Module) -> int:
