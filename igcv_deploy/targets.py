@@ -112,6 +112,16 @@ TARGETS: tuple[Target, ...] = (
         options=frozenset({"compute_capability"}),
         install_extra="tensorrt-rtx",
     ),
+    Target(
+        "executorch",
+        "executorch:export",
+        "executorch",
+        (".pte",),
+        ("fp32", "int8"),
+        "ExecuTorch .pte delegated to XNNPACK, for Android and iOS apps",
+        install_extra="executorch",
+        int8_options=frozenset({"calib_data", "calib_size"}),  # PT2E min-max observers; no --max-accuracy-drop yet
+    ),
 )
 
 _BY_NAME = {alias: target for target in TARGETS for alias in (target.name, *target.aliases)}

@@ -37,6 +37,7 @@ RUNTIMES: tuple[RuntimeSpec, ...] = (
     RuntimeSpec("onnxruntime", "onnxruntime:OnnxRuntimeRunner", (".onnx", ".ort"), "onnxruntime"),
     RuntimeSpec("openvino", "openvino:OpenVINORunner", (".xml", ".onnx"), "openvino"),
     RuntimeSpec("tensorrt", "tensorrt:TensorRTRunner", (".engine",), "tensorrt (or tensorrt-rtx-cu13)", needs_gpu=True),
+    RuntimeSpec("executorch", "executorch:ExecuTorchRunner", (".pte",), "executorch==1.5.1"),
     RuntimeSpec(
         "torch",
         "torch_eager:TorchEagerRunner",

@@ -1,0 +1,191 @@
+"""ExecuTorch .pte for Android and iOS apps, delegated to XNNPACK: FP32, and INT8 by PT2E quantisation.
+
+Starts from the PyTorch module (torch.export), not from the folded ONNX: the ONNX graph passes and the
+grouped-conv lowering do not apply. What XNNPACK took and what it left to ExecuTorch's portable kernels is
+recorded in the manifest's "executorch" section; "folding" records how the channel shuffles fared.
+A BundledProgram (model_bundled.bpte: inputs plus the outputs this host computed) lets an app verify the
+model on the phone; docs/executorch.md shows how.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..errors import UsageError, require
+from ..runtimes.executorch import ExecuTorchRunner
+from .context import ExportContext
+
+PTE = "model.pte"
+BUNDLED = "model_bundled.bpte"
+BUNDLED_CASES = 4  # parity images carried by the bundled program
+# Tolerances the bundled self-test is verified with here (the phone's XNNPACK kernels differ in rounding).
+BUNDLED_TOLERANCE = {"fp32": {"rtol": 1e-3, "atol": 1e-4}, "int8": {"rtol": 5e-2, "atol": 5e-2}}
+# What a channel shuffle (reshape -> transpose -> reshape) becomes in the edge graph; the clone is the copy the
+# second reshape makes of the transposed (non-contiguous) tensor.
+SHUFFLE_OPS = ("aten.permute_copy.default", "aten.view_copy.default", "dim_order_ops._clone_dim_order.default")
+# Ops whose fallback to portable kernels would make an IGCV model slow: convolutions (the IGC blocks).
+HEAVY_OPS = ("aten.convolution.default",)
+
+
+def check_source(ctx: ExportContext) -> None:
+    if ctx.model is None:
+        raise UsageError(
+            "the executorch target needs a PyTorch model",
+            "pass a registered model, FILE.py:CALLABLE, MODULE:CALLABLE or a .pt2 program, not an ONNX file",
+        )
+
+
+def example_input(ctx: ExportContext):
+    import torch
+
+    return torch.from_numpy(ctx.samples[: ctx.request.batch].copy())
+
+
+def quantize_int8(ctx: ExportContext, exported):
+    """PT2E post-training quantisation with the XNNPACK quantizer (per-channel symmetric weights)."""
+    require("torchao", "executorch")
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    from ..calibration.data import load_calibration_set
+
+    request = ctx.request
+    calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    prepared = prepare_pt2e(exported.module(), quantizer)
+    batch = request.batch
+    with torch.no_grad():
+        for start in range(0, len(calib.images) - batch + 1, batch):
+            prepared(torch.from_numpy(calib.images[start : start + batch].copy()))
+    quantized = convert_pt2e(prepared)
+    ctx.manifest["calibration"] = {
+        "method": "pt2e xnnpack per-channel symmetric",
+        "n_samples": len(calib.images),
+        "data": calib.description,
+        "data_sha256": calib.sha256,
+        "float_layers": [],
+    }
+    return torch.export.export(quantized, (example_input(ctx),)), calib
+
+
+def op_name(node) -> str:
+    """'aten.convolution.default' for an edge op; the function's name otherwise (getitem)."""
+    return getattr(node.target, "__name__", str(node.target))
+
+
+def delegation_summary(edge_program) -> dict:
+    """Walk the lowered edge graph: ops inside XNNPACK delegates vs ops left to ExecuTorch's portable kernels."""
+    graph_module = edge_program.graph_module
+    inside: Counter = Counter()
+    outside: Counter = Counter()
+    subgraphs = 0
+    for node in graph_module.graph.nodes:
+        if node.op != "call_function":
+            continue
+        name = op_name(node)
+        if "executorch_call_delegate" in name:
+            subgraphs += 1
+            lowered = getattr(graph_module, node.args[0].target)
+            for inner in lowered.original_module.graph.nodes:
+                if inner.op == "call_function" and op_name(inner) != "getitem":
+                    inside[op_name(inner)] += 1
+        elif name != "getitem":
+            outside[name] += 1
+    return {
+        "delegate": "XnnpackBackend",
+        "delegated_subgraphs": subgraphs,
+        "delegated_nodes": sum(inside.values()),
+        "non_delegated_nodes": sum(outside.values()),
+        "delegated_ops": dict(sorted(inside.items())),
+        "outside_ops": dict(sorted(outside.items())),
+        "heavy_ops_on_portable_kernels": sorted(op for op in outside if op in HEAVY_OPS),
+    }
+
+
+def shuffle_record(summary: dict) -> dict:
+    """Channel shuffles (view/transpose/view -> view_copy/permute_copy in the edge graph): delegated or not."""
+    delegated = {op: summary["delegated_ops"].get(op, 0) for op in SHUFFLE_OPS}
+    outside = {op: summary["outside_ops"].get(op, 0) for op in SHUFFLE_OPS}
+    where = "all delegated to XNNPACK" if not any(outside.values()) else "some run on ExecuTorch portable kernels"
+    return {
+        "enabled": False,
+        "executorch": f"channel shuffles not folded; their permute_copy/view_copy/clone ops are {where} "
+        f"(delegated {sum(delegated.values())}, outside {sum(outside.values())})",
+        "executorch_shuffle_ops": {"delegated": delegated, "outside": outside},
+    }
+
+
+def lower(exported):
+    """XNNPACK-partitioned edge program and its ExecuTorch program manager."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    edge = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
+    summary = delegation_summary(edge.exported_program())
+    return edge.to_executorch(), summary
+
+
+def write_bundled_program(ctx: ExportContext, program, runner: ExecuTorchRunner) -> dict:
+    """model_bundled.bpte: the program plus a few real inputs and the outputs ExecuTorch computed for them here."""
+    import torch
+    from executorch.devtools import BundledProgram
+    from executorch.devtools.bundled_program.config import MethodTestCase, MethodTestSuite
+    from executorch.devtools.bundled_program.serialize import serialize_from_bundled_program_to_flatbuffer
+
+    batch = ctx.request.batch
+    count = max(1, min(BUNDLED_CASES, len(ctx.samples) // batch))
+    cases = []
+    for index in range(count):
+        images = ctx.samples[index * batch : (index + 1) * batch]
+        cases.append(
+            MethodTestCase(
+                inputs=[torch.from_numpy(images.copy())], expected_outputs=[torch.from_numpy(runner.run(images))]
+            )
+        )
+    bundled = BundledProgram(program, [MethodTestSuite(method_name="forward", test_cases=cases)])
+    (ctx.bundle_dir / BUNDLED).write_bytes(serialize_from_bundled_program_to_flatbuffer(bundled))
+    tolerance = BUNDLED_TOLERANCE[ctx.precision]
+    verify_bundled_program(ctx.bundle_dir / BUNDLED, count, **tolerance)
+    return {
+        "file": BUNDLED,
+        "method": "forward",
+        "test_cases": count,
+        "expected_outputs": f"ExecuTorch {runner.version} XNNPACK on the export host",
+        **tolerance,
+    }
+
+
+def verify_bundled_program(path, cases: int, rtol: float, atol: float) -> None:
+    """Run every bundled test case with ExecuTorch's bundled-program API; raises if an output differs."""
+    from executorch.extension.pybindings.portable_lib import _load_bundled_program_from_buffer
+
+    bundle = _load_bundled_program_from_buffer(path.read_bytes())
+    for index in range(cases):  # loads the case's inputs, runs forward, compares with the expected outputs
+        bundle.verify_result_with_bundled_expected_output("forward", index, rtol=rtol, atol=atol)
+
+
+def export(ctx: ExportContext) -> str:
+    check_source(ctx)
+    torch = require("torch", "export")
+    require("executorch", "executorch")
+    if ctx.request.dynamic_batch:
+        raise UsageError("the executorch target exports a static batch", "remove --dynamic-batch")
+    exported = torch.export.export(ctx.model, (example_input(ctx),))
+    calib = None
+    if ctx.precision == "int8":
+        exported, calib = quantize_int8(ctx, exported)
+    program, summary = lower(exported)
+    pte = ctx.bundle_dir / PTE
+    pte.write_bytes(program.buffer)
+    ctx.manifest["executorch"] = summary
+    ctx.manifest["folding"] = shuffle_record(summary)
+    runner = ExecuTorchRunner(pte)
+    ctx.check_parity(PTE, runner, primary=True)
+    if calib is not None:
+        ctx.manifest["accuracy"] = ctx.labelled_accuracy(runner, calib)
+    ctx.manifest["executorch"]["bundled_program"] = write_bundled_program(ctx, program, runner)
+    return PTE
