@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from igcv_deploy.runtimes import get_runtime
-from igcv_deploy.targets import TARGETS, Target
+from igcv_deploy.targets import TARGETS, Target, get_target
 
 PRECISIONS = ("fp32", "int8")
 # OpenVINO INFERENCE_PRECISION_HINT (igcv-profile --precision) per bundle precision: fp32 = FP32 numbers,
@@ -76,12 +76,17 @@ def settings() -> list[Setting]:
     return out
 
 
+def applies(subject: Subject, target: str) -> bool:
+    """Lowering options and tuned plans act on the shared base ONNX: only targets built from it take them."""
+    return get_target(target).from_onnx or not (subject.options or subject.tuned)
+
+
 def configs() -> list[tuple[Subject, Setting]]:
     """Headline subjects on every setting, plus the variant study (not OpenVINO FP32 at the plugin's default
     precision, which the fp32-hint row already covers where the CPU has no bf16)."""
     pairs = [(s, t) for s in SUBJECTS for t in settings() if not (s.fp32_only and t.precision != "fp32")]
     study = [(s, t) for s in VARIANT_STUDY for t in settings() if t.key != "openvino-fp32-default"]
-    return pairs + study
+    return [(s, t) for s, t in pairs + study if applies(s, t.target)]
 
 
 def config_key(subject: Subject, setting: Setting) -> str:

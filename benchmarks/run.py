@@ -132,7 +132,7 @@ def export_jobs(subjects, args, results: dict, plans: dict | None = None) -> dic
     for subject in subjects:
         for target, runtime, precision in dict.fromkeys((t.target, t.runtime, t.precision) for t in matrix.settings()):
             key = f"{subject.key}:{target}:{precision}"
-            if subject.fp32_only and precision != "fp32":
+            if subject.fp32_only and precision != "fp32" or not matrix.applies(subject, target):
                 continue
             extra = subject.options + size_options(args.mode) + int8_options(subject, target, precision, args.mode)
             if subject.tuned and runtime not in (plans or {}):
@@ -207,7 +207,7 @@ def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:
 
     results["tuning"], plans = {}, {}
     source = bundles.get(tuple(TUNE_SOURCE.split(":")))
-    for runtime in dict.fromkeys(t.runtime for t in matrix.cpu_targets()):
+    for runtime in dict.fromkeys(t.runtime for t in matrix.cpu_targets() if t.from_onnx):
         if source is None:
             results["missing"][f"tuning on {runtime}"] = f"no {TUNE_SOURCE} bundle to tune from"
             continue

@@ -16,21 +16,17 @@ COMMON_OPTIONS = frozenset(
         "batch",
         "imgsz",
         "dynamic_batch",
-        "opset",
-        "exporter",
-        "simplifier",
         "num_classes",
         "input_size",
         "mean",
         "std",
         "channel_order",
-        "no_fold",
-        "lowering",
-        "lowering_plan",
         "parity_tol",
         "allow_parity_failure",
     }
 )
+# Options of the shared base-ONNX step (export, simplify, fold, lower): targets built from that ONNX accept them.
+ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier", "no_fold", "lowering", "lowering_plan"})
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
 QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is a Q/DQ ONNX we write
 
@@ -49,12 +45,13 @@ class Target:
     install_extra: str = "export"
     device_defaults: tuple[tuple[str, str], ...] = ()  # (device, precision) where it differs
     int8_options: frozenset = QDQ_INT8_OPTIONS
+    from_onnx: bool = True  # built from the shared base ONNX (so folded and lowered there)
 
     def default_precision(self, device: str = "x86") -> str:
         return dict(self.device_defaults).get(device, self.precisions[0])
 
     def accepts(self, option: str, precision: str) -> bool:
-        if option in COMMON_OPTIONS or option in self.options:
+        if option in COMMON_OPTIONS or option in self.options or (self.from_onnx and option in ONNX_OPTIONS):
             return True
         return option in self.int8_options and precision == "int8"
 
@@ -120,6 +117,7 @@ TARGETS: tuple[Target, ...] = (
         ("fp32", "int8"),
         "ExecuTorch .pte delegated to XNNPACK, for Android and iOS apps",
         install_extra="executorch",
+        from_onnx=False,
         int8_options=frozenset({"calib_data", "calib_size"}),  # PT2E min-max observers; no --max-accuracy-drop yet
     ),
 )

@@ -18,11 +18,12 @@ from igcv_deploy.runtimes import (
 
 
 def test_names_and_runner_classes():
-    assert runtime_names() == ("onnxruntime", "openvino", "tensorrt", "torch")
+    assert runtime_names() == ("onnxruntime", "openvino", "tensorrt", "executorch", "torch")
     assert [spec.runner for spec in RUNTIMES] == [
         "onnxruntime:OnnxRuntimeRunner",
         "openvino:OpenVINORunner",
         "tensorrt:TensorRTRunner",
+        "executorch:ExecuTorchRunner",
         "torch_eager:TorchEagerRunner",
     ]
     assert get_runtime("tensorrt").needs_gpu and not get_runtime("openvino").needs_gpu
@@ -30,14 +31,21 @@ def test_names_and_runner_classes():
 
 @pytest.mark.parametrize(
     "suffix, runtime",
-    [(".onnx", "onnxruntime"), (".ort", "onnxruntime"), (".xml", "openvino"), (".engine", "tensorrt"), (".pt", None)],
+    [
+        (".onnx", "onnxruntime"),
+        (".ort", "onnxruntime"),
+        (".xml", "openvino"),
+        (".engine", "tensorrt"),
+        (".pte", "executorch"),
+        (".pt", None),
+    ],
 )
 def test_default_runtime_by_suffix(suffix, runtime):
     assert default_runtime(suffix) == runtime
 
 
 def test_suffixes():
-    assert known_suffixes() == (".engine", ".onnx", ".ort", ".xml")
+    assert known_suffixes() == (".engine", ".onnx", ".ort", ".pte", ".xml")
     assert runtimes_listing(".onnx") == ("onnxruntime", "openvino")  # torch loads any bundle file but lists none
 
 
@@ -50,8 +58,12 @@ def test_runtime_for_picks_and_checks():
 @pytest.mark.parametrize(
     "path, runtime, line",
     [
-        ("b/model.pt", None, "no runtime for 'model.pt' (expected one of .engine, .onnx, .ort, .xml)"),
-        ("b/model.onnx", "tvm", "unknown runtime 'tvm' (choose one of onnxruntime, openvino, tensorrt, torch)"),
+        ("b/model.pt", None, "no runtime for 'model.pt' (expected one of .engine, .onnx, .ort, .pte, .xml)"),
+        (
+            "b/model.onnx",
+            "tvm",
+            "unknown runtime 'tvm' (choose one of onnxruntime, openvino, tensorrt, executorch, torch)",
+        ),
         ("b/model.onnx", "tensorrt", "tensorrt cannot run 'model.onnx' (it runs .engine files)"),
         ("b/model.ort", "openvino", "openvino cannot run 'model.ort' (it runs .onnx, .xml files)"),
     ],
