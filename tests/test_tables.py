@@ -33,3 +33,10 @@ def test_runtime_row_resolves(spec):
 def test_every_cpu_runtime_has_a_target():
     """torch is the eager baseline (timing only); every other runtime runs some target's artifact."""
     assert {t.runtime for t in TARGETS} == set(runtime_names()) - {"torch"}
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_onnx_options_only_for_targets_built_from_the_base_onnx(target):
+    from igcv_deploy.targets import ONNX_OPTIONS
+
+    assert all(target.accepts(option, "fp32") == target.from_onnx for option in ONNX_OPTIONS)
