@@ -253,14 +253,14 @@ def test_parser_accepts_every_zoo_model(name, tmp_path):
     """The ONNX our exporter writes for every registered model, at a small input size."""
     from igcv_deploy.exporters.base_onnx import base_onnx
     from igcv_deploy.exporters.context import ExportContext, ExportRequest
-    from igcv_deploy.exporters.pipeline import build_model
+    from igcv_deploy.exporters.prepared_model import prepare_model
     from igcv_deploy.exporters.tensorrt.compat import check_compatibility
     from igcv_deploy.models import get_config
 
     request = ExportRequest(name, imgsz=min(64, get_config(name).input_size[1]))
-    model, config, weights = build_model(request)
+    prepared = prepare_model(request)
     ctx = ExportContext(
-        request, "onnx", "fp32", config, model, tmp_path, tmp_path, None, None, {"model": {"weights": weights}}
+        request, "onnx", "fp32", prepared, tmp_path, tmp_path, None, None, {"model": {"weights": prepared.weights}}
     )
     path = base_onnx(ctx)
     assert check_compatibility(path.parent, [path.name])["accepted"] == [path.name]
