@@ -28,6 +28,7 @@ import profiles
 import timing
 
 from igcv_deploy.profiling.environment import load_average
+from igcv_deploy.runtimes import get_runtime
 
 HERE = Path(__file__).resolve().parent
 E2E = ("igcv3", "openvino", "int8")  # the export whose end-to-end time is a goal (goals.GOAL_EXPORT_S)
@@ -265,7 +266,11 @@ def main(argv: list[str]) -> int:
     gate = timing.QuietGate(args.quiet_budget)
     results["timings"], failed = timing.rotated_rounds(jobs, args.rounds, args.effort, gate, say)
     results["missing"] |= failed
-    headline = {key: job for key, job in jobs.items() if matrix.SUBJECT[key.split("@")[0]] in matrix.SUBJECTS}
+    headline = {
+        key: job
+        for key, job in jobs.items()
+        if matrix.SUBJECT[key.split("@")[0]] in matrix.SUBJECTS and get_runtime(job[1]).layer_times
+    }
     results["layers"], failed = profiles.layer_profiles(headline, args.work / "profiles", args.layer_effort, say)
     results["missing"] |= {f"per-layer profile {key}": why for key, why in failed.items()}
     results["macs_by_role"] = {

@@ -27,6 +27,7 @@ class RuntimeSpec:
     suffixes: tuple[str, ...]
     install: str  # what to pip install for it
     needs_gpu: bool = False
+    layer_times: bool = True  # its runner reports per-layer times (igcv-profile --per-layer)
     description: str = ""
 
     def loads(self, suffix: str) -> bool:
@@ -37,12 +38,14 @@ RUNTIMES: tuple[RuntimeSpec, ...] = (
     RuntimeSpec("onnxruntime", "onnxruntime:OnnxRuntimeRunner", (".onnx", ".ort"), "onnxruntime"),
     RuntimeSpec("openvino", "openvino:OpenVINORunner", (".xml", ".onnx"), "openvino"),
     RuntimeSpec("tensorrt", "tensorrt:TensorRTRunner", (".engine",), "tensorrt (or tensorrt-rtx-cu13)", needs_gpu=True),
-    RuntimeSpec("executorch", "executorch:ExecuTorchRunner", (".pte",), "executorch==1.5.1"),
+    # the PyPI wheel is built without ExecuTorch's event tracer (ETDump): no per-operator times
+    RuntimeSpec("executorch", "executorch:ExecuTorchRunner", (".pte",), "executorch==1.5.1", layer_times=False),
     RuntimeSpec(
         "torch",
         "torch_eager:TorchEagerRunner",
         (),
         "torch==2.13.0",
+        layer_times=False,
         description="PyTorch eager baseline rebuilt from a bundle's manifest (timing only)",
     ),
 )
