@@ -1,31 +1,36 @@
-"""The machine the benchmark ran on: CPU, ISA flags, load, versions, and its measured peaks."""
+"""The machine the benchmark ran on: CPU, ISA flags and class, load, versions, and its measured peaks."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
+from igcv_deploy import isa
 from igcv_deploy.exporters.pipeline import package_versions
 from igcv_deploy.profiling.environment import environment, load_average
 
-# ISA extensions that decide which kernels the runtimes can use (FP32 FMA width, INT8 dot products, BF16).
-FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+# ISA extensions that decide which kernels the runtimes can use (FP32 FMA width, INT8 dot products, BF16), per
+# architecture, as /proc/cpuinfo spells them (`flags` on x86, `Features` on ARM).
+FLAGS = {
+    "x86": ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"),
+    "arm": ("asimd", "asimddp", "i8mm", "bf16"),
+}
 
 
-def cpu_flags() -> dict[str, bool]:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    present = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    return {flag: flag in present for flag in FLAGS}
+def cpu_flags(arch: str) -> dict[str, bool]:
+    present = isa.cpu_flags()
+    return {flag: flag in present for flag in FLAGS[arch]}
 
 
 def describe() -> dict:
-    env = environment()
+    env, isa_class = environment(), isa.host_class()
     return {
         "cpu_model": env["cpu_model"],
         "usable_cores": env["usable_cores"],
         "cpu_count": env["cpu_count"],
         "platform": env["platform"],
-        "flags": cpu_flags(),
+        "flags": cpu_flags(isa_class.arch),
+        "isa_class": isa_class.name,
+        "isa_label": isa_class.label,
         "load_avg": load_average(),
         "versions": package_versions(),
     }

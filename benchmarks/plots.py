@@ -1,4 +1,5 @@
-"""PNG plots for RESULTS.md: latency bars with their spread, and the headline ratios against the goals."""
+"""PNG plots for RESULTS.md, per ISA class (latency-<class>.png, ratios-<class>.png): latency bars with their spread,
+and the headline ratios against the goals."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import matrix
 import numpy as np
 import timing
-from goals import GOAL_PERM, GOAL_RATIO, RATIO_COLUMNS, ratio
+from goals import GOAL_PERM, GOAL_RATIO, GOAL_RATIO_RUNTIMES, RATIO_COLUMNS, ratio
 
 
 def write_plots(results: dict, settings, out: Path) -> str:
@@ -16,7 +17,8 @@ def write_plots(results: dict, settings, out: Path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = [latency_bars(plt, results, settings, out), ratio_bars(plt, results, settings, out)]
+    isa_class = results["machine"]["isa_class"]
+    written = [latency_bars(plt, results, settings, out, isa_class), ratio_bars(plt, results, settings, out, isa_class)]
     return "\n\n".join(f"![{title}]({name})" for title, name in written)
 
 
@@ -39,7 +41,7 @@ def _save(plt, fig, out: Path, name: str) -> str:
     return name
 
 
-def latency_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
+def latency_bars(plt, results: dict, settings, out: Path, isa_class: str) -> tuple[str, str]:
     series = {}
     for subject in matrix.SUBJECTS:
         values = []
@@ -51,21 +53,23 @@ def latency_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
     fig, ax = plt.subplots(figsize=(11, 5))
     _grouped_bars(plt, ax, [s.label for s in settings], series)
     ax.set_ylabel("latency, ms (median of rounds; bars: min-max)")
-    ax.set_title(f"Batch 1, {results['imgsz']}², {results['threads']} threads")
-    return "Latency per runtime and precision", _save(plt, fig, out, "latency.png")
+    ax.set_title(
+        f"{results['machine']['cpu_model']} ({isa_class}): batch 1, {results['imgsz']}², {results['threads']} threads"
+    )
+    return f"Latency per runtime and precision, {isa_class}", _save(plt, fig, out, f"latency-{isa_class}.png")
 
 
-def ratio_bars(plt, results: dict, settings, out: Path) -> tuple[str, str]:
+def ratio_bars(plt, results: dict, settings, out: Path, isa_class: str) -> tuple[str, str]:
     series = {}
     for name, (a, b) in RATIO_COLUMNS.items():
         values = [ratio(results, a, b, s) for s in settings]
         series[name] = [(r["median"], r["min"], r["max"]) if r else None for r in values]
     fig, ax = plt.subplots(figsize=(11, 5))
     _grouped_bars(plt, ax, [s.label for s in settings], series)
-    ax.axhline(GOAL_RATIO, color="k", ls="--", lw=1, label=f"goal {GOAL_RATIO}")
+    ax.axhline(GOAL_RATIO, color="k", ls="--", lw=1, label=f"goal {GOAL_RATIO} ({', '.join(GOAL_RATIO_RUNTIMES)})")
     ax.axhline(GOAL_PERM, color="grey", ls=":", lw=1, label=f"perm. goal {GOAL_PERM}")
     ax.axhline(1.0, color="k", lw=0.5)
     ax.set_ylabel("latency ratio (per round; bars: min-max)")
-    ax.set_title("Headline ratios")
+    ax.set_title(f"Headline ratios, {results['machine']['cpu_model']} ({isa_class})")
     ax.legend(fontsize=8)
-    return "Ratios against the goals", _save(plt, fig, out, "ratios.png")
+    return f"Ratios against the goals, {isa_class}", _save(plt, fig, out, f"ratios-{isa_class}.png")

@@ -2,9 +2,12 @@
 
   .venv/bin/python benchmarks/run.py            # the full run (make bench), ~25 min on 2 cores
   .venv/bin/python benchmarks/run.py --smoke    # CI: every configuration once, minimal effort
+  .venv/bin/python benchmarks/run.py --render-only  # RESULTS.md and plots again from the kept results
 
-The full run writes benchmarks/RESULTS.md, benchmarks/results.json and PNG plots into benchmarks/ (or --out);
-bundles, tuned plans and per-layer profiles go to --work (default artifacts/bench).
+Results are kept per CPU instruction-set class (igcv_deploy/isa.py): the full run writes
+benchmarks/results/<class>.json for the class of the CPU it runs on, leaving the other classes' files, then renders
+benchmarks/RESULTS.md (every class side by side, then each in full) and latency-<class>.png, ratios-<class>.png from
+all of them (or under --out); bundles, tuned plans and per-layer profiles go to --work (default artifacts/bench).
 
 The smoke proves the suite works end to end, not what it measures: every export (the same subjects, settings and
 bundles as the full run, at a small input size, one calibration image, by two worker processes), the tuning, one
@@ -20,11 +23,13 @@ import json
 import sys
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import exports
 import matrix
 import profiles
+import store
 import timing
 
 from igcv_deploy.profiling.environment import load_average
@@ -50,7 +55,7 @@ class Mode:
     tune_seconds: float
     peak_repeats: int
     export_workers: int  # 0: one igcv-export process per bundle, in turn; N: N worker processes (exports.Exporter)
-    out: Path | None  # where RESULTS.md, results.json and the plots go (None: under --work)
+    out: Path | None  # where RESULTS.md, results/<class>.json and the plots go (None: under --work)
     work: Path
 
 
@@ -94,7 +99,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--out",
         type=Path,
-        help="where RESULTS.md, results.json and plots go (default benchmarks/, smoke: WORK/results)",
+        help="where RESULTS.md, results/<class>.json and plots go (default benchmarks/, smoke: WORK/results)",
+    )
+    p.add_argument(
+        "--render-only", action="store_true", help="measure nothing: RESULTS.md and plots from OUT/results/*.json"
     )
     p.add_argument(
         "--work", type=Path, help="bundles, plans, profiles (default artifacts/bench, smoke: artifacts/bench-smoke)"
@@ -112,6 +120,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.out = args.out or args.mode.out or args.work / "results"
     if args.smoke and args.out.resolve() == HERE:
         p.error("a smoke run does not write into benchmarks/ (its figures are no measurements): choose another --out")
+    if args.render_only and not any(store.folder(args.out).glob("*.json")):
+        p.error(f"--render-only: no results in {store.folder(args.out)}")
     args.rounds = args.rounds or args.mode.rounds
     args.effort, args.layer_effort = args.mode.effort, args.mode.layer_effort
     if args.seconds is not None:
@@ -242,8 +252,25 @@ def jobs_for(configs, artifacts: dict, results: dict) -> dict:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    from results_md import write_report
+
+    if args.render_only:
+        say(f"wrote {write_report(args.out)}")
+        return 0
+    results = measure(args)
+    say(f"saved {store.save(results, args.out)}")
+    path = write_report(args.out)
+    failures = [*results["missing"], *(k for k, v in results["exports"].items() if v["status"] == "failed")]
+    say(f"wrote {path} in {results['duration_s'] / 60:.1f} min ({len(results['timings'])} configurations timed)")
+    if failures:
+        say(f"{len(failures)} failed: {', '.join(failures)}")
+        return 1
+    return 0
+
+
+def measure(args) -> dict:
+    """The run: export, tune, time, profile; its results (failures recorded in them)."""
     from machine import describe, peaks
-    from results_md import write_results
 
     args.work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -283,13 +310,8 @@ def main(argv: list[str]) -> int:
     }
     results["load_end"] = load_average()
     results["duration_s"] = time.perf_counter() - start
-    path = write_results(results, args.out)
-    failures = [*results["missing"], *(k for k, v in results["exports"].items() if v["status"] == "failed")]
-    say(f"wrote {path} in {results['duration_s'] / 60:.1f} min ({len(results['timings'])} configurations timed)")
-    if failures:
-        say(f"{len(failures)} failed: {', '.join(failures)}")
-        return 1
-    return 0
+    results["finished_utc"] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"
+    return results
 
 
 if __name__ == "__main__":

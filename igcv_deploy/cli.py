@@ -52,8 +52,8 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
     parser.add_argument(
         "--lowering",
-        help="grouped-conv lowering of each IGC block: auto (default: the target's "
-        "measured best), native, split, dense_projection or dense_expansion",
+        help="grouped-conv lowering of each IGC block: auto (default: measured best for the --device class), "
+        "tune (time the forms on this CPU, about a minute), native, split, dense_projection or dense_expansion",
     )
     parser.add_argument("--lowering-plan", help="JSON plan {block signature: variant} from `igcv-profile tune`")
     parser.add_argument("--parity-tol", type=float, help="FP32 max relative error allowed (default 1e-4)")
@@ -67,10 +67,14 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--weight-bits",
         type=int,
-        help="int8 Q/DQ targets: 7 (default: x86 CPUs without VNNI "
-        "saturate 8-bit weights) or 8 (GPUs, ARM dot-product and VNNI CPUs)",
+        help="int8 Q/DQ targets: 7 or 8 (default: 8 on GPUs and on VNNI, AMX and ARM dot-product CPUs; 7 "
+        "elsewhere, where int8 kernels saturate 8-bit weights)",
     )
-    parser.add_argument("--device", help="openvino: x86 (default) or arm")
+    parser.add_argument(
+        "--device",
+        help="CPU targets: the CPU class the defaults are chosen for: host (default: detected), x86-avx2, "
+        "x86-avx512, x86-vnni, x86-amx, arm or arm-dotprod (docs/devices.md)",
+    )
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")
     return parser

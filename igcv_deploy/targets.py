@@ -29,6 +29,7 @@ COMMON_OPTIONS = frozenset(
 ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier", "no_fold", "lowering", "lowering_plan"})
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
 QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is a Q/DQ ONNX we write
+CPU_OPTIONS = frozenset({"device"})  # targets run on a CPU whose instruction-set class (igcv_deploy.isa) picks defaults
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,12 @@ class Target:
     needs_gpu: bool = False
     options: frozenset = frozenset()
     install_extra: str = "export"
-    device_defaults: tuple[tuple[str, str], ...] = ()  # (device, precision) where it differs
+    arch_defaults: tuple[tuple[str, str], ...] = ()  # (CPU architecture of --device, precision) where it differs
     int8_options: frozenset = QDQ_INT8_OPTIONS
     from_onnx: bool = True  # built from the shared base ONNX (so folded and lowered there)
 
-    def default_precision(self, device: str = "x86") -> str:
-        return dict(self.device_defaults).get(device, self.precisions[0])
+    def default_precision(self, arch: str = "x86") -> str:
+        return dict(self.arch_defaults).get(arch, self.precisions[0])
 
     def accepts(self, option: str, precision: str) -> bool:
         if option in COMMON_OPTIONS or option in self.options or (self.from_onnx and option in ONNX_OPTIONS):
@@ -64,6 +65,7 @@ TARGETS: tuple[Target, ...] = (
         (".onnx",),
         ("fp32", "fp16", "int8"),
         "Folded, simplified ONNX (Q/DQ for int8): the file every other target consumes",
+        options=CPU_OPTIONS,
     ),
     Target(
         "ort-mobile",
@@ -73,6 +75,7 @@ TARGETS: tuple[Target, ...] = (
         ("fp32", "int8"),
         "ONNX Runtime Mobile .ort file plus the required-operators config",
         aliases=("ort",),
+        options=CPU_OPTIONS,
     ),
     Target(
         "openvino",
@@ -80,11 +83,11 @@ TARGETS: tuple[Target, ...] = (
         "openvino",
         (".xml", ".bin"),
         ("fp32", "fp16", "int8"),
-        "OpenVINO IR for x86 and ARM CPUs (--device arm defaults to fp16)",
+        "OpenVINO IR for x86 and ARM CPUs (--device arm* defaults to fp16)",
         aliases=("ov",),
-        options=frozenset({"device"}),
+        options=CPU_OPTIONS,
         install_extra="openvino",
-        device_defaults=(("arm", "fp16"),),
+        arch_defaults=(("arm", "fp16"),),
         int8_options=INT8_OPTIONS,
     ),
     Target(
@@ -118,7 +121,7 @@ TARGETS: tuple[Target, ...] = (
         "ExecuTorch .pte delegated to XNNPACK, for Android and iOS apps",
         install_extra="executorch",
         from_onnx=False,
-        int8_options=frozenset({"calib_data", "calib_size"}),  # PT2E min-max observers; no --max-accuracy-drop yet
+        int8_options=INT8_OPTIONS - {"calib_method"},  # PT2E with XNNPACK's histogram observers: no method choice
     ),
 )
 

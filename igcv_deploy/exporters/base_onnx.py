@@ -102,7 +102,7 @@ def fold(ctx: ExportContext, model):
     from .lowering import lowering_for, summarize
 
     runtime = ctx.runtime
-    plan, source = lowering_for(ctx.request.lowering, ctx.request.lowering_plan, runtime, ctx.precision)
+    plan, source = lowering_for(ctx, model)
     model, log = fold_permutations(model, runtime, lowering=plan)
     ctx.manifest["folding"] = {
         "enabled": True,

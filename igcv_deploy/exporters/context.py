@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration.qdq_writer import WEIGHT_BITS
 from ..errors import IGCVError
+from ..isa import IsaClass, resolve_device
+from ..runtimes import get_runtime
 from ..runtimes.parity import compare
 from ..targets import get_target
 
@@ -50,8 +51,8 @@ class ExportRequest:
     calib_size: int = 64
     calib_method: str = "auto"
     max_accuracy_drop: float | None = None
-    weight_bits: int = WEIGHT_BITS
-    device: str = "x86"
+    weight_bits: int | None = None  # None: what the device class takes (isa.IsaClass.weight_bits)
+    device: str | None = None  # an isa class (x86-avx2, arm-dotprod, ...); None: this host's
     compute_capability: tuple[str, ...] = ()
     timing_cache: str | None = None
 
@@ -85,6 +86,19 @@ class ExportContext:
     def runtime(self) -> str:
         """The runtime that runs this target's artifact; folding, lowering and INT8 form are chosen for it."""
         return get_target(self.target).runtime
+
+    @property
+    def isa(self) -> IsaClass:
+        """The instruction-set class of the CPU the artifact is for (--device, else this host's)."""
+        return resolve_device(self.request.device)
+
+    def weight_bits(self) -> tuple[int, str]:
+        """(INT8 weight bits, why): --weight-bits, 8 on GPUs, else what the CPU class takes."""
+        if self.request.weight_bits is not None:
+            return self.request.weight_bits, "--weight-bits"
+        if get_runtime(self.runtime).needs_gpu:
+            return 8, "GPU int8 kernels accumulate in int32: 8-bit weights do not saturate"
+        return self.isa.weight_bits, self.isa.weight_bits_reason
 
     @property
     def input_shape(self) -> list:

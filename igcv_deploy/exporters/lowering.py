@@ -9,20 +9,9 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-AUTO = "auto"
-# `--lowering auto`: per (runtime, precision), the variant fastest over the whole IGCV3-D network on this project's
-# AVX2 machine (benchmarks/RESULTS.md, "Lowering variants"; docs/performance.md). Dense forms win in INT8 because
-# the zeros they multiply are cheap there. onnxruntime FP32's variants are within the machine's noise (split won
-# 2 of 3 measurements). TensorRT is unmeasured (no GPU): native. Lowering is exact, so a default only ever costs
-# speed; `igcv-profile tune` measures the device itself.
-DEFAULT_VARIANT = {
-    ("onnxruntime", "fp32"): "split",
-    ("onnxruntime", "fp16"): "split",
-    ("onnxruntime", "int8"): "dense_expansion",
-    ("openvino", "fp32"): "dense_projection",
-    ("openvino", "fp16"): "dense_projection",
-    ("openvino", "int8"): "dense_expansion",
-}
+AUTO = "auto"  # the measured default for the CPU class (lowering_defaults.py)
+TUNE = "tune"  # time the block forms on this CPU during the export
+TUNE_BUDGET_S = 45.0  # timed seconds for --lowering tune (plus session set-up): about a minute in all
 
 
 def variants() -> tuple[str, ...]:
@@ -32,8 +21,8 @@ def variants() -> tuple[str, ...]:
 
 
 def check_lowering(lowering: str, plan_file: str | None, runtime: str) -> None:
-    if lowering != AUTO and lowering not in variants():
-        raise UsageError(f"unknown --lowering '{lowering}'", f"use {AUTO} or one of {', '.join(variants())}")
+    if lowering not in (AUTO, TUNE, *variants()):
+        raise UsageError(f"unknown --lowering '{lowering}'", f"use {AUTO}, {TUNE} or one of {', '.join(variants())}")
     if plan_file and lowering != AUTO:
         raise UsageError("--lowering and --lowering-plan both choose the lowering", "pass only one of them")
     if plan_file:
@@ -63,15 +52,49 @@ def read_plan(plan_file: str, runtime: str) -> dict[str, str]:
     return plan
 
 
-def lowering_for(lowering: str, plan_file: str | None, runtime: str, precision: str) -> tuple[dict[str, str], dict]:
-    """(plan for the folding passes, the manifest's description of where it came from)."""
-    if plan_file:
-        digest = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
-        return read_plan(plan_file, runtime), {"source": "plan file", "plan_sha256": digest}
-    if lowering == AUTO:
-        variant = DEFAULT_VARIANT.get((runtime, precision), "native")
-        return {"*": variant}, {"source": f"default for {runtime} {precision}", "variant": variant}
-    return {"*": lowering}, {"source": "--lowering", "variant": lowering}
+def check_tunable(lowering: str, runtime: str, device_is_host: bool) -> None:
+    if lowering != TUNE:
+        return
+    if runtime not in ("onnxruntime", "openvino"):
+        raise UsageError(f"--lowering tune times blocks in {runtime}, which does not run here", "use --lowering auto")
+    if not device_is_host:
+        raise UsageError(
+            "--lowering tune measures this CPU, but --device names another",
+            "drop --device, or export on the device itself",
+        )
+
+
+def lowering_for(ctx, model) -> tuple[dict[str, str], dict]:
+    """(plan for the folding passes, the manifest's account of where it came from)."""
+    from .lowering_defaults import default_lowering
+
+    request, runtime = ctx.request, ctx.runtime
+    if request.lowering_plan:
+        digest = hashlib.sha256(Path(request.lowering_plan).read_bytes()).hexdigest()
+        return read_plan(request.lowering_plan, runtime), {"source": "plan file", "plan_sha256": digest}
+    if request.lowering == TUNE:
+        return tuned_plan(model, runtime, ctx.precision)
+    if request.lowering == AUTO:
+        return default_lowering(ctx.isa.name, ctx.isa.arch, runtime, ctx.precision)
+    return {"*": request.lowering}, {"source": "--lowering", "variant": request.lowering}
+
+
+def tuned_plan(model, runtime: str, precision: str) -> tuple[dict[str, str], dict]:
+    """Time every block form on this CPU (about a minute) and keep each block's fastest."""
+    from ..isa import host_class
+    from ..profiling.environment import environment
+    from ..profiling.tune import tune_model
+    from ..progress import step
+
+    blocks_precision = "fp32" if precision == "int8" else precision  # the plan is chosen before quantisation
+    with step(f"tune the grouped-conv lowering on this CPU ({runtime} {blocks_precision})"):
+        tuned = tune_model(model, runtime, blocks_precision, budget_s=TUNE_BUDGET_S)
+    return tuned["plan"], {
+        "source": "tuned during the export",
+        "tuned_on": {"cpu_model": environment()["cpu_model"], "isa_class": host_class().name},
+        "tuned_precision": blocks_precision,
+        **{key: tuned[key] for key in ("threads", "rounds", "seconds_per_timing", "plan", "blocks_ms")},
+    }
 
 
 def summarize(log: list[dict]) -> dict:

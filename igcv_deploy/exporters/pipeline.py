@@ -14,6 +14,7 @@ import numpy as np
 from .. import __version__
 from ..bundle import SCHEMA_VERSION, check_writable_destination, staged_folder, write_manifest
 from ..errors import UsageError
+from ..isa import HOST, host_class, resolve_device
 from ..progress import collect_timings, step
 from ..targets import Target, check_precision, get_target
 from .context import ExportContext, ExportRequest
@@ -25,19 +26,21 @@ VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxslim", "openvino", "n
 def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Target, str]:
     """Resolve the target and precision; reject options that do not apply to them."""
     from .base_onnx import check_exporter, check_simplifier
-    from .lowering import check_lowering
+    from .lowering import check_lowering, check_tunable
 
     target = get_target(request.target)
-    precision = request.precision or target.default_precision(request.device)
+    isa = resolve_device(request.device)
+    precision = request.precision or target.default_precision(isa.arch)
     check_precision(target, precision)
     check_exporter(request.exporter, request.opset)
     check_simplifier(request.simplifier)
     check_lowering(request.lowering, request.lowering_plan, target.runtime)
+    check_tunable(request.lowering, target.runtime, isa == host_class())
     rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))
     if rejected:
         flags = ", ".join("--" + o.replace("_", "-") for o in rejected)
         raise UsageError(f"{flags} does not apply to target '{target.name}' at {precision}", "remove it")
-    if request.weight_bits not in (7, 8):
+    if request.weight_bits not in (None, 7, 8):
         raise UsageError(f"--weight-bits must be 7 or 8, got {request.weight_bits}", "use 7 (x86 CPUs) or 8 (GPUs)")
     if request.batch < 1:
         raise UsageError(f"--batch must be at least 1, got {request.batch}", "pass a positive batch size")
@@ -96,6 +99,17 @@ def base_manifest(target: Target, precision: str, prepared: PreparedModel) -> di
     }
 
 
+def device_record(request: ExportRequest) -> dict:
+    """The CPU class the defaults were chosen for, and how it was chosen."""
+    isa, host = resolve_device(request.device), host_class()
+    return {
+        "isa_class": isa.name,
+        "label": isa.label,
+        "chosen_by": "--device" if request.device not in (None, HOST) else "this host",
+        "host_isa_class": host.name,
+    }
+
+
 def run_export(request: ExportRequest, explicit_options: set[str] = frozenset()) -> tuple[Path, dict]:
     target, precision = validate(request, explicit_options)
     if request.output:  # fail before the model is built; the default folder is checked when staged
@@ -111,6 +125,8 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
     if config.num_classes == 0:  # a model that carries no config: its head says how many classes
         prepared.config = config = config.with_overrides(num_classes=int(np.prod(reference.shape[1:])))
     manifest = base_manifest(target, precision, prepared)
+    if target.accepts("device", precision):
+        manifest["device"] = device_record(request)
     module_name, function = target.exporter.split(":")
     exporter = getattr(importlib.import_module(f"igcv_deploy.exporters.{module_name}"), function)
     with staged_folder(output, request.force) as staging, tempfile.TemporaryDirectory() as scratch:

@@ -176,8 +176,8 @@ def run_tune(argv: list[str]) -> int:
         args.runtime,
         args.precision,
         args.threads,
-        args.rounds,
-        args.seconds,
+        rounds=args.rounds,
+        seconds=args.seconds,
         progress=lambda line: print(line, file=sys.stderr),
     )
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")

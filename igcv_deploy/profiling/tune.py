@@ -60,42 +60,60 @@ def _calls(block, runtime: str, precision: str, threads: int | None, folder: Pat
     return out
 
 
-def tune(
-    model_path: Path,
+def tune(model_path: Path, runtime: str, precision: str = "fp32", threads: int | None = 2, **timing) -> dict:
+    """`igcv-profile tune`: the plan for an FP32 ONNX file (see tune_model)."""
+    onnx = require("onnx", "export")
+    return tune_model(onnx.load(str(model_path)), runtime, precision, threads, source=str(model_path), **timing)
+
+
+def tune_model(
+    model,
     runtime: str,
     precision: str = "fp32",
     threads: int | None = 2,
     rounds: int = 3,
     seconds: float = 0.3,
+    budget_s: float | None = None,
     progress=None,
+    source: str = "the model",
 ) -> dict:
-    """{"runtime", "plan": {signature: variant}, "blocks_ms": {signature: {variant: median ms}}, ...}."""
-    onnx = require("onnx", "export")
-    model = onnx.load(str(model_path))
+    """{"runtime", "plan": {signature: variant}, "blocks_ms": {signature: {variant: median ms}}, ...}.
+
+    `budget_s` caps the timed seconds: each timing then lasts at most budget_s / (rounds x timings).
+    """
     blocks = block_models(model, runtime)
     if not blocks:
         raise IGCVError(
-            f"{model_path} has no grouped-conv blocks left to tune", "tune an FP32 ONNX exported with --lowering native"
+            f"{source} has no grouped-conv blocks left to tune", "tune an FP32 ONNX exported with --lowering native"
         )
-    timing = Plan(warmup_iters=5, warmup_s=0.05, iterations=20, duration_s=seconds)
     with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
         calls = {
             sig: _calls(block, runtime, precision, threads, Path(scratch) / str(i))
             for i, (sig, block) in enumerate(blocks.items())
         }
-        samples = {sig: {v: [] for v in variants} for sig, variants in calls.items()}
-        for r in range(rounds):
-            for sig, variants in calls.items():
-                for variant, call in variants.items():
-                    samples[sig][variant].append(summarize(measure(call, timing)[0])["latency_ms"]["p50"])
-            if progress:
-                progress(f"round {r + 1}/{rounds}: {len(calls)} block shapes x {len(variants)} lowerings timed")
-    medians = {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
+        timings = sum(len(variants) for variants in calls.values())
+        if budget_s is not None:
+            seconds = min(seconds, budget_s / (rounds * timings))
+        timing = Plan(warmup_iters=5, warmup_s=0.05, iterations=20, duration_s=seconds)
+        medians = _time_rounds(calls, rounds, timing, progress)
     return {
         "runtime": runtime,
         "precision": precision,
         "threads": threads,
         "rounds": rounds,
+        "seconds_per_timing": seconds,
         "plan": {sig: min(by, key=by.get) for sig, by in medians.items()},
         "blocks_ms": medians,
     }
+
+
+def _time_rounds(calls: dict, rounds: int, timing: Plan, progress) -> dict:
+    """Rotated rounds over every block and form in turn; each form's median p50 latency (ms)."""
+    samples = {sig: {v: [] for v in variants} for sig, variants in calls.items()}
+    for r in range(rounds):
+        for sig, variants in calls.items():
+            for variant, call in variants.items():
+                samples[sig][variant].append(summarize(measure(call, timing)[0])["latency_ms"]["p50"])
+        if progress:
+            progress(f"round {r + 1}/{rounds}: {len(calls)} block shapes x {len(variants)} lowerings timed")
+    return {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}

@@ -20,10 +20,14 @@ KERNEL_SUFFIX = "_kernel_time"
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
-    def __init__(self, path: str | Path, threads: int | None = None, profile_prefix: str | None = None):
+    def __init__(
+        self, path: str | Path, threads: int | None = None, profile_prefix: str | None = None, optimize: bool = True
+    ):
         super().__init__(path, threads)
         self._ort = require("onnxruntime", "ort")
         options = self._ort.SessionOptions()
+        if not optimize:  # no fusion: Q/DQ graphs run op by op, in float, exactly on the integer grid
+            options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

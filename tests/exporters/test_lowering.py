@@ -1,4 +1,4 @@
-"""The grouped-conv lowering in the export pipeline: per-target default, --lowering, --lowering-plan, tune."""
+"""The grouped-conv lowering in the export pipeline: per-class default, --lowering, --lowering-plan, tune."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from igcv_deploy.calibration.images import reference_images
-from igcv_deploy.exporters.lowering import DEFAULT_VARIANT
+from igcv_deploy.exporters import lowering
+from igcv_deploy.isa import CLASS, host_class
 from igcv_deploy.models import get_config
 from igcv_deploy.profiling.cli import main as igcv_profile
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
@@ -38,14 +39,23 @@ def rel_err(a, b) -> float:
     return float(np.abs(a - b).max() / np.abs(b).max())
 
 
-@pytest.mark.parametrize("target, runtime", [("onnx", "onnxruntime"), ("openvino", "openvino")])
-def test_default_lowering_is_exact_and_recorded(workdir, run_cli, target, runtime):
-    """The default export lowers every block with the target's variant; outputs equal the folding-only export."""
-    lowered = export(run_cli, workdir / "auto", "--target", target)
+@pytest.mark.parametrize(
+    "target, device, variant", [("onnx", "x86-vnni", "split"), ("openvino", "x86-avx2", "dense_projection")]
+)
+def test_default_lowering_is_exact_and_recorded(workdir, run_cli, target, device, variant):
+    """The default export lowers every block with the form measured on the device's class (this model's block
+    shapes are not the 224x224 ones the per-block plans name); outputs equal the folding-only export."""
+    lowered = export(run_cli, workdir / "auto", "--target", target, "--device", device)
     native = export(run_cli, workdir / "native", "--target", target, "--lowering", "native")
     record = read_manifest(lowered)["folding"]["grouped_conv_lowering"]
-    assert record["source"] == f"default for {runtime} fp32"
-    assert record["blocks"] == {DEFAULT_VARIANT[(runtime, "fp32")]: BLOCKS}
+    assert record["source"].startswith(f"measured default for {device}") and record["measured_on"]
+    assert record["blocks"] == {variant: BLOCKS}
+    assert read_manifest(lowered)["device"] == {
+        "isa_class": device,
+        "label": CLASS[device].label,
+        "chosen_by": "--device",
+        "host_isa_class": host_class().name,
+    }
     assert read_manifest(native)["folding"]["grouped_conv_lowering"]["blocks"] == {"native": BLOCKS}
     assert read_manifest(lowered)["folding"]["after"]["total"] == 0  # the permutations went into weights/wiring
     assert rel_err(outputs(lowered, target), outputs(native, target)) <= TOL
@@ -66,8 +76,22 @@ def test_tuned_plan_round_trip(workdir, run_cli, capsys):
     assert rel_err(outputs(bundle, "onnx"), outputs(native, "onnx")) <= TOL
 
 
+def test_lowering_tune_times_this_cpu_during_the_export(workdir, run_cli, monkeypatch):
+    """--lowering tune picks each block shape's fastest form here, records the plan and the CPU, and stays exact."""
+    monkeypatch.setattr(lowering, "TUNE_BUDGET_S", 2.0)
+    bundle = export(run_cli, workdir / "tuned", "--lowering", "tune")
+    native = export(run_cli, workdir / "native", "--lowering", "native")
+    record = read_manifest(bundle)["folding"]["grouped_conv_lowering"]
+    assert record["source"] == "tuned during the export" and record["tuned_on"]["isa_class"] == host_class().name
+    assert record["seconds_per_timing"] <= 2.0 / (record["rounds"] * 4 * len(record["plan"]))
+    assert set(record["plan"]) == set(record["blocks_ms"]) and sum(record["blocks"].values()) == BLOCKS
+    for signature, variant in record["plan"].items():
+        assert record["blocks_ms"][signature][variant] == min(record["blocks_ms"][signature].values())
+    assert rel_err(outputs(bundle, "onnx"), outputs(native, "onnx")) <= TOL
+
+
 def test_tuning_a_lowered_model_says_how_to_get_one(workdir, run_cli, capsys):
-    lowered = export(run_cli, workdir / "auto")
+    lowered = export(run_cli, workdir / "split", "--lowering", "split")
     code = igcv_profile(["tune", str(lowered), "--rounds", "1", "--seconds", "0.01"])
     err = capsys.readouterr().err
     assert code == 1 and "no grouped-conv blocks" in err and "--lowering native" in err
@@ -81,6 +105,8 @@ def test_tuning_a_lowered_model_says_how_to_get_one(workdir, run_cli, capsys):
         (("--lowering-plan", "missing.json"), "cannot read lowering plan"),
         (("--lowering-plan", "bad.json"), "is not a lowering plan"),
         (("--target", "openvino", "--lowering-plan", "ort.json"), "tuned on onnxruntime"),
+        (("--lowering", "tune", "--device", "arm-dotprod"), "--lowering tune measures this CPU"),
+        (("--device", "riscv"), "unknown --device 'riscv'"),
     ],
 )
 def test_bad_lowering_options_are_usage_errors(workdir, run_cli, args, message):

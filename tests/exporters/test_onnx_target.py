@@ -10,7 +10,8 @@ import pytest
 
 import igcv_deploy
 from igcv_deploy.exporters import base_onnx
-from igcv_deploy.exporters.lowering import DEFAULT_VARIANT
+from igcv_deploy.exporters.lowering_defaults import default_lowering
+from igcv_deploy.isa import host_class
 from igcv_deploy.runtimes.onnxruntime import OnnxRuntimeRunner
 
 from ..conftest import read_manifest
@@ -135,7 +136,9 @@ def test_int8_runs_on_onnxruntime_int8_kernels(workdir, run_cli, target, primary
     assert code == 0, err
     manifest = read_manifest(workdir / "d")
     assert manifest["primary_artifact"] == primary and manifest["qdq"]["flavour"] == "onnxruntime"
-    assert manifest["folding"]["grouped_conv_lowering"]["variant"] == DEFAULT_VARIANT[("onnxruntime", "int8")]
+    host = host_class()
+    expected = default_lowering(host.name, host.arch, "onnxruntime", "int8")[1]["variant"]
+    assert manifest["folding"]["grouped_conv_lowering"]["variant"] == expected
     convs = sum(node.op_type == "Conv" for node in onnx.load(str(workdir / "d" / "model_qdq.onnx")).graph.node)
     assert manifest["qdq"]["int8_kernels"] == {"QLinearConv": convs, "float_conv": 0}
     assert manifest["accuracy"]["n_samples"] >= 300 and manifest["accuracy"]["drop_points"] <= 1.0
@@ -190,14 +193,30 @@ def test_weight_bits_is_checked(run_cli, args, message):
     assert code == 2 and message in err
 
 
+@pytest.mark.parametrize("device, bits", [("x86-avx2", 7), ("arm", 7), ("x86-vnni", 8), ("arm-dotprod", 8)])
+def test_weight_bits_follow_the_device_class(workdir, run_cli, device, bits):
+    """8-bit weights where the CPU class accumulates int8 products in int32, 7-bit elsewhere; the manifest says why.
+    Where this host saturates 8-bit weights, parity and accuracy are measured on the unfused Q/DQ graph, which
+    computes what the target does: the parity gate and the 1-point accuracy limit hold here too."""
+    args = ("--model", "igcv3-digits", "--precision", "int8", "--device", device, "--calib-size", "32")
+    code, _, err = run_cli(*args, "--output", "d")
+    assert code == 0, err
+    manifest = read_manifest(workdir / "d")
+    assert manifest["calibration"]["weight_bits"] == bits and manifest["qdq"]["weights"].endswith(f"{bits} bits")
+    reason = manifest["calibration"]["weight_bits_reason"]
+    assert ("do not saturate" in reason) == (bits == 8)
+    assert ("parity_method" in manifest) == (bits == 8 and not host_class().int8_dot)
+    assert manifest["accuracy"]["drop_points"] <= 1.0
+
+
 def test_eight_bit_weights_on_request(workdir, run_cli):
-    """--weight-bits 8 (for GPUs and VNNI CPUs) really uses the full int8 range in the shipped weights. Whether the
-    parity gate passes depends on the CPU running the check (x86 without VNNI saturates them), so it is not gated."""
-    args = ("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--allow-parity-failure")
+    """--weight-bits 8 really uses the full int8 range in the shipped weights."""
+    args = ("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--device", "x86-avx2")
     code, _, err = run_cli(*args, "--output", "d")
     assert code == 0, err
     manifest = read_manifest(workdir / "d")
     assert manifest["calibration"]["weight_bits"] == 8 and manifest["qdq"]["weights"].endswith("8 bits")
+    assert manifest["calibration"]["weight_bits_reason"] == "--weight-bits"
     model = onnx.load(str(workdir / "d" / "model_qdq.onnx"))
     weights = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
     assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) > 63

@@ -1,0 +1,105 @@
+"""`--lowering auto`: the grouped-conv lowering measured fastest per CPU instruction-set class, runtime and precision.
+
+Each row says on which CPU it was measured and what was measured (whole IGCV3-D 1.0 at 224x224, batch 1,
+2 threads, `make bench`, medians of rotated rounds, ratios to MobileNetV2 taken side by side). `plan` maps
+the block signatures of IGCV3-D 1.0 at 224 to the form `igcv-profile tune` picked for them on that CPU;
+any other block takes `variant`. A (class, runtime, precision) measured nowhere inherits the variant of
+the rows measured on other classes of the same architecture when every one of them was faster than
+native there, and native otherwise: lowering is exact, so a default only ever costs speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Measured:
+    variant: str  # every block whose signature `plan` does not name
+    vs_native: float  # whole-network latency of this default / --lowering native, same run (< 1: faster)
+    cpu: str  # the CPU it was measured on
+    evidence: str
+    plan: dict[str, str] = field(default_factory=dict)  # IGCV3-D 1.0 @ 224 block signature -> variant
+
+    def as_plan(self) -> dict[str, str]:
+        return {**self.plan, "*": self.variant}
+
+
+EPYC_AVX2 = "AMD EPYC, 2 cores (AVX2, FMA; no AVX-512)"
+XEON_VNNI = "Intel Xeon, 2 cores (AVX-512 VNNI), measured by the maintainers"
+
+# `igcv-profile tune` on the EPYC AVX2 machine (2 threads, 3 rounds; benchmarks/results/x86-avx2.json "tuning").
+AVX2_ONNXRUNTIME_FP32_PLAN = {
+    "32-32-16 g2/2 112x112->112x112": "dense_projection",
+    "16-96-24 g2/2 112x112->56x56": "dense_projection",
+    "24-144-24 g2/2 56x56->56x56": "dense_expansion",
+    "24-144-32 g2/2 56x56->28x28": "dense_expansion",
+    "32-192-32 g2/2 28x28->28x28": "dense_expansion",
+    "32-192-64 g2/2 28x28->14x14": "dense_projection",
+    "64-384-64 g2/2 14x14->14x14": "split",
+    "64-384-96 g2/2 14x14->14x14": "split",
+    "96-576-96 g2/2 14x14->14x14": "split",
+    "96-576-160 g2/2 14x14->7x7": "native",
+    "160-960-160 g2/2 7x7->7x7": "native",
+    "160-960-320 g2/2 7x7->7x7": "native",
+}
+
+MEASURED: dict[tuple[str, str, str], Measured] = {
+    ("x86-avx2", "onnxruntime", "fp32"): Measured(
+        "native",
+        0.83,
+        EPYC_AVX2,
+        "tuned plan 1.10x MobileNetV2, native 1.32x, split 1.57x, dense_projection 1.55x, dense_expansion 1.62x",
+        AVX2_ONNXRUNTIME_FP32_PLAN,
+    ),
+    ("x86-avx2", "onnxruntime", "int8"): Measured(
+        "dense_expansion",
+        0.73,
+        EPYC_AVX2,
+        "dense_expansion 1.88x MobileNetV2, dense_projection 1.70x, split 2.32x, native 2.58x",
+    ),
+    ("x86-avx2", "openvino", "fp32"): Measured(
+        "dense_projection",
+        0.76,
+        EPYC_AVX2,
+        "dense_projection 1.54x MobileNetV2 (f32 hint), tuned plan 1.54x, split 1.88x, native 2.02x",
+    ),
+    ("x86-avx2", "openvino", "int8"): Measured(
+        "dense_expansion",
+        0.64,
+        EPYC_AVX2,
+        "dense_expansion 1.90x MobileNetV2, dense_projection 1.90x, split 2.35x, native 2.98x",
+    ),
+    ("x86-vnni", "onnxruntime", "fp32"): Measured(
+        "split", 0.91, XEON_VNNI, "split 6.11 ms, native 6.70 ms, MobileNetV2 3.41 ms (a tuned plan 5.06 ms)"
+    ),
+}
+# FP16 blocks run the FP32 forms' arithmetic pattern: they take the FP32 row of their class.
+PRECISION_ROW = {"fp16": "fp32"}
+
+
+def default_lowering(isa_class: str, arch: str, runtime: str, precision: str) -> tuple[dict[str, str], dict]:
+    """(plan, the manifest's account of where it came from) for `--lowering auto`."""
+    from ..isa import CLASS
+
+    row_precision = PRECISION_ROW.get(precision, precision)
+    row = MEASURED.get((isa_class, runtime, row_precision))
+    if row:
+        return row.as_plan(), {
+            "source": f"measured default for {isa_class} {runtime} {row_precision}",
+            "variant": row.variant,
+            "plan_signatures": len(row.plan),
+            "measured_on": row.cpu,
+            "evidence": row.evidence,
+        }
+    relatives = [
+        r for (c, rt, p), r in MEASURED.items() if rt == runtime and p == row_precision and CLASS[c].arch == arch
+    ]
+    inherited = {r.variant for r in relatives}
+    variant = inherited.pop() if len(inherited) == 1 and all(r.vs_native < 1 for r in relatives) else "native"
+    return {"*": variant}, {
+        "source": f"not measured on {isa_class} for {runtime} {row_precision}: "
+        + (f"{variant}, faster than native on every measured {arch} class" if variant != "native" else "native"),
+        "variant": variant,
+        "measured_on": None,
+    }
