@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..errors import UsageError, require
+from ..errors import IGCVError, UsageError, require
 from ..runtimes.executorch import ExecuTorchRunner
 from .context import ExportContext
 
@@ -39,37 +39,6 @@ def example_input(ctx: ExportContext):
     import torch
 
     return torch.from_numpy(ctx.samples[: ctx.request.batch].copy())
-
-
-def quantize_int8(ctx: ExportContext, exported):
-    """PT2E post-training quantisation with the XNNPACK quantizer (per-channel symmetric weights)."""
-    require("torchao", "executorch")
-    import torch
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer,
-        get_symmetric_quantization_config,
-    )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-
-    from ..calibration.data import load_calibration_set
-
-    request = ctx.request
-    calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    prepared = prepare_pt2e(exported.module(), quantizer)
-    batch = request.batch
-    with torch.no_grad():
-        for start in range(0, len(calib.images) - batch + 1, batch):
-            prepared(torch.from_numpy(calib.images[start : start + batch].copy()))
-    quantized = convert_pt2e(prepared)
-    ctx.manifest["calibration"] = {
-        "method": "pt2e xnnpack per-channel symmetric",
-        "n_samples": len(calib.images),
-        "data": calib.description,
-        "data_sha256": calib.sha256,
-        "float_layers": [],
-    }
-    return torch.export.export(quantized, (example_input(ctx),)), calib
 
 
 def op_name(node) -> str:
@@ -168,17 +137,33 @@ def verify_bundled_program(path, cases: int, rtol: float, atol: float) -> None:
         bundle.verify_result_with_bundled_expected_output("forward", index, rtol=rtol, atol=atol)
 
 
+def checked_accuracy(ctx: ExportContext, runner: ExecuTorchRunner, calib) -> dict | None:
+    """Held-out top-1 of PyTorch vs the .pte (labelled data); held to --max-accuracy-drop, which the search met."""
+    accuracy = ctx.labelled_accuracy(runner, calib)
+    budget = ctx.request.max_accuracy_drop
+    if accuracy and budget is not None and accuracy["drop_points"] > budget and not ctx.request.allow_parity_failure:
+        searched = ctx.manifest["calibration"]["search_accuracy"]["drop_points"]
+        raise IGCVError(
+            f"{PTE} loses {accuracy['drop_points']} top-1 points in ExecuTorch (budget {budget}; the PT2E search "
+            f"measured {searched} in PyTorch)",
+            "raise --max-accuracy-drop, or pass --allow-parity-failure to keep it",
+        )
+    return accuracy
+
+
 def export(ctx: ExportContext) -> str:
     check_source(ctx)
     torch = require("torch", "export")
     require("executorch", "executorch")
     if ctx.request.dynamic_batch:
         raise UsageError("the executorch target exports a static batch", "remove --dynamic-batch")
-    exported = torch.export.export(ctx.model, (example_input(ctx),))
-    calib = None
+    module, calib = ctx.model, None
     if ctx.precision == "int8":
-        exported, calib = quantize_int8(ctx, exported)
-    program, summary = lower(exported)
+        require("torchao", "executorch")
+        from .executorch_int8 import quantize_int8
+
+        module, calib = quantize_int8(ctx)
+    program, summary = lower(torch.export.export(module, (example_input(ctx),)))
     pte = ctx.bundle_dir / PTE
     pte.write_bytes(program.buffer)
     ctx.manifest["executorch"] = summary
@@ -186,6 +171,6 @@ def export(ctx: ExportContext) -> str:
     runner = ExecuTorchRunner(pte)
     ctx.check_parity(PTE, runner, primary=True)
     if calib is not None:
-        ctx.manifest["accuracy"] = ctx.labelled_accuracy(runner, calib)
+        ctx.manifest["accuracy"] = checked_accuracy(ctx, runner, calib)
     ctx.manifest["executorch"]["bundled_program"] = write_bundled_program(ctx, program, runner)
     return PTE
