@@ -88,7 +88,7 @@ TARGETS: tuple[Target, ...] = (
         options=CPU_OPTIONS,
         install_extra="openvino",
         arch_defaults=(("arm", "fp16"),),
-        int8_options=INT8_OPTIONS,
+        int8_options=INT8_OPTIONS - {"max_accuracy_drop", "calib_method"},  # NNCF PTQ: its own range estimators
     ),
     Target(
         "tensorrt",

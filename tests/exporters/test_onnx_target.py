@@ -193,30 +193,26 @@ def test_weight_bits_is_checked(run_cli, args, message):
     assert code == 2 and message in err
 
 
-@pytest.mark.parametrize("device, bits", [("x86-avx2", 7), ("arm", 7), ("x86-vnni", 8), ("arm-dotprod", 8)])
-def test_weight_bits_follow_the_device_class(workdir, run_cli, device, bits):
-    """8-bit weights where the CPU class accumulates int8 products in int32, 7-bit elsewhere; the manifest says why.
-    Where this host saturates 8-bit weights, parity and accuracy are measured on the unfused Q/DQ graph, which
-    computes what the target does: the parity gate and the 1-point accuracy limit hold here too."""
-    args = ("--model", "igcv3-digits", "--precision", "int8", "--device", device, "--calib-size", "32")
-    code, _, err = run_cli(*args, "--output", "d")
-    assert code == 0, err
-    manifest = read_manifest(workdir / "d")
-    assert manifest["calibration"]["weight_bits"] == bits and manifest["qdq"]["weights"].endswith(f"{bits} bits")
-    reason = manifest["calibration"]["weight_bits_reason"]
-    assert ("do not saturate" in reason) == (bits == 8)
-    assert ("parity_method" in manifest) == (bits == 8 and not host_class().int8_dot)
-    assert manifest["accuracy"]["drop_points"] <= 1.0
-
-
-def test_eight_bit_weights_on_request(workdir, run_cli):
-    """--weight-bits 8 really uses the full int8 range in the shipped weights."""
-    args = ("--model", "igcv3-digits", "--precision", "int8", "--weight-bits", "8", "--device", "x86-avx2")
-    code, _, err = run_cli(*args, "--output", "d")
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (("--device", "x86-vnni"), "do not saturate"),  # 7 bits on the other classes: tests/test_isa.py
+        (("--device", "x86-avx2", "--weight-bits", "8"), "--weight-bits"),
+    ],
+)
+def test_eight_bit_weights(workdir, run_cli, args, reason):
+    """8-bit weights where the CPU class accumulates int8 products in int32 (or on request), with the reason in the
+    manifest and the full int8 range in the shipped weights. Where this host saturates 8-bit weights, parity and
+    accuracy are measured on the unfused Q/DQ graph, which computes what the target does: the gates hold here."""
+    code, _, err = run_cli(
+        "--model", "igcv3-digits", "--precision", "int8", "--calib-size", "32", *args, "--output", "d"
+    )
     assert code == 0, err
     manifest = read_manifest(workdir / "d")
     assert manifest["calibration"]["weight_bits"] == 8 and manifest["qdq"]["weights"].endswith("8 bits")
-    assert manifest["calibration"]["weight_bits_reason"] == "--weight-bits"
+    assert reason in manifest["calibration"]["weight_bits_reason"]
+    assert ("parity_method" in manifest) == (not host_class().int8_dot)
+    assert manifest["accuracy"]["drop_points"] <= 1.0
     model = onnx.load(str(workdir / "d" / "model_qdq.onnx"))
     weights = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
     assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) > 63

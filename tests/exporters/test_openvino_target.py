@@ -5,6 +5,8 @@ from __future__ import annotations
 import openvino as ov
 import pytest
 
+from igcv_deploy.isa import host_class
+
 from ..conftest import read_manifest
 
 SMALL = ("--model", "igcv3-0.25", "--imgsz", "64", "--target", "openvino")
@@ -66,3 +68,21 @@ def test_digits_int8_accuracy(workdir, run_cli):
     accuracy = manifest["accuracy"]
     assert accuracy["n_samples"] >= 300
     assert accuracy["drop_points"] <= 1.0
+
+
+@pytest.mark.parametrize("option", [("--max-accuracy-drop", "1"), ("--calib-method", "entropy")])
+def test_int8_options_nncf_does_not_take_are_refused(run_cli, option):
+    """NNCF's post-training quantisation has its own range estimators and no accuracy budget here: refused, not
+    silently ignored."""
+    code, _, err = run_cli(*SMALL, "--precision", "int8", *option)
+    assert code == 2 and f"{option[0]} does not apply to target 'openvino' at int8" in err
+
+
+def test_vnni_device_keeps_eight_bit_weights(workdir, run_cli):
+    """NNCF's overflow fix (7-bit weights) is for CPUs that saturate u8 x s8 sums; a VNNI bundle goes without it."""
+    code, _, err = run_cli(*SMALL, "--precision", "int8", "--device", "x86-vnni", "--calib-size", "8", "--output", "d")
+    assert code == 0, err
+    calibration = read_manifest(workdir / "d")["calibration"]
+    assert calibration["weight_bits"] == 8 and "overflow fix" not in calibration["method"]
+    assert "do not saturate" in calibration["weight_bits_reason"]
+    assert ("host_note" in calibration) == (not host_class().int8_dot)
