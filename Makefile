@@ -26,7 +26,7 @@ demo: setup
 	$(VENV)/bin/igcv-export --model igcv3 --target onnx --force
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 bench: setup
 	$(PY) benchmarks/run.py
