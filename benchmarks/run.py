@@ -224,7 +224,12 @@ def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:
             continue
         try:
             plan = tune(
-                source / "model.onnx", runtime, "fp32", timing.THREADS, args.mode.tune_rounds, args.mode.tune_seconds
+                source / "model.onnx",
+                runtime,
+                "fp32",
+                timing.THREADS,
+                rounds=args.mode.tune_rounds,
+                seconds=args.mode.tune_seconds,
             )
         except Exception as exc:  # recorded: the tuned subject is missing, the rest of the run goes on
             results["missing"][f"tuning on {runtime}"] = f"{type(exc).__name__}: {exc}"
