@@ -83,6 +83,11 @@ def host_class() -> IsaClass:
     return CLASS[classify(cpu_flags(), platform.machine())]
 
 
+def host_saturates(weight_bits: int) -> bool:
+    """Whether this host's int8 kernels overflow weights this wide (8-bit weights without int8 dot products)."""
+    return weight_bits == 8 and not host_class().int8_dot
+
+
 def resolve_device(device: str | None) -> IsaClass:
     """`--device` (a class name, an alias, or host/None for the CPU running the export) as its class."""
     if device in (None, HOST):

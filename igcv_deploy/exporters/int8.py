@@ -73,9 +73,9 @@ def parity_runner(ctx: ExportContext, path, weight_bits: int) -> OnnxRuntimeRunn
     int16, the fused kernels here would report an error the target never makes. With graph optimisations
     off onnxruntime runs each DequantizeLinear and the float op: the integer grid, without the saturation.
     """
-    from ..isa import host_class
+    from ..isa import host_class, host_saturates
 
-    unfused = weight_bits == 8 and ctx.runtime == "onnxruntime" and not host_class().int8_dot
+    unfused = ctx.runtime == "onnxruntime" and host_saturates(weight_bits)
     if unfused:
         ctx.manifest["parity_method"] = (
             f"Q/DQ unfused (onnxruntime graph optimisations off): this host ({host_class().name}) saturates "

@@ -63,12 +63,11 @@ def quantize_int8(ctx: ExportContext, model):
 
 
 def _saturation_note(weight_bits: int) -> dict:
-    from ..isa import host_class
+    from ..isa import host_class, host_saturates
 
-    host = host_class()
-    if weight_bits == 7 or host.int8_dot:
+    if not host_saturates(weight_bits):
         return {}
-    return {"host_note": f"parity and accuracy were measured on {host.name}, which saturates 8-bit weights"}
+    return {"host_note": f"parity and accuracy were measured on {host_class().name}, which saturates 8-bit weights"}
 
 
 def arm_defaults(ctx: ExportContext) -> dict:
