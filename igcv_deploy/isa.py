@@ -9,6 +9,7 @@ instructions accumulate in int32 and take full 8-bit weights.
 
 from __future__ import annotations
 
+import functools
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
     return set()
 
 
+@functools.cache  # the CPU does not change under a running process; /proc/cpuinfo is read once
 def host_class() -> IsaClass:
     return CLASS[classify(cpu_flags(), platform.machine())]
 

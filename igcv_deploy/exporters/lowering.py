@@ -55,7 +55,9 @@ def read_plan(plan_file: str, runtime: str) -> dict[str, str]:
 def check_tunable(lowering: str, runtime: str, device_is_host: bool) -> None:
     if lowering != TUNE:
         return
-    if runtime not in ("onnxruntime", "openvino"):
+    from ..runtimes import get_runtime
+
+    if get_runtime(runtime).needs_gpu:
         raise UsageError(f"--lowering tune times blocks in {runtime}, which does not run here", "use --lowering auto")
     if not device_is_host:
         raise UsageError(
