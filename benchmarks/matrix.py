@@ -76,9 +76,12 @@ def settings() -> list[Setting]:
     return out
 
 
-def applies(subject: Subject, target: str) -> bool:
-    """Lowering options and tuned plans act on the shared base ONNX: only targets built from it take them."""
-    return get_target(target).from_onnx or not (subject.options or subject.tuned)
+def applies(subject: Subject, target_name: str, precision: str) -> bool:
+    """Lowering options go to the targets that take them (ONNX-built ones and executorch); tuned plans are timed on
+    ONNX blocks, so only targets built from the base ONNX take those."""
+    target = get_target(target_name)
+    lowers = target.accepts("lowering", precision)
+    return (lowers or not subject.options) and (target.from_onnx or not subject.tuned)
 
 
 def configs() -> list[tuple[Subject, Setting]]:
@@ -86,7 +89,7 @@ def configs() -> list[tuple[Subject, Setting]]:
     precision, which the fp32-hint row already covers where the CPU has no bf16)."""
     pairs = [(s, t) for s in SUBJECTS for t in settings() if not (s.fp32_only and t.precision != "fp32")]
     study = [(s, t) for s in VARIANT_STUDY for t in settings() if t.key != "openvino-fp32-default"]
-    return [(s, t) for s, t in pairs + study if applies(s, t.target)]
+    return [(s, t) for s, t in pairs + study if applies(s, t.target, t.precision)]
 
 
 def config_key(subject: Subject, setting: Setting) -> str:

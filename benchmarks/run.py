@@ -143,7 +143,7 @@ def export_jobs(subjects, args, results: dict, plans: dict | None = None) -> dic
     for subject in subjects:
         for target, runtime, precision in dict.fromkeys((t.target, t.runtime, t.precision) for t in matrix.settings()):
             key = f"{subject.key}:{target}:{precision}"
-            if subject.fp32_only and precision != "fp32" or not matrix.applies(subject, target):
+            if subject.fp32_only and precision != "fp32" or not matrix.applies(subject, target, precision):
                 continue
             extra = subject.options + size_options(args.mode) + int8_options(subject, target, precision, args.mode)
             if subject.tuned and runtime not in (plans or {}):

@@ -25,8 +25,10 @@ COMMON_OPTIONS = frozenset(
         "allow_parity_failure",
     }
 )
+# The permutation folding and grouped-conv lowering: on the base ONNX, or on the PyTorch module (executorch).
+LOWERING_OPTIONS = frozenset({"no_fold", "lowering", "lowering_plan"})
 # Options of the shared base-ONNX step (export, simplify, fold, lower): targets built from that ONNX accept them.
-ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier", "no_fold", "lowering", "lowering_plan"})
+ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier"}) | LOWERING_OPTIONS
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})
 QDQ_INT8_OPTIONS = INT8_OPTIONS | {"weight_bits"}  # targets whose INT8 file is a Q/DQ ONNX we write
 CPU_OPTIONS = frozenset({"device"})  # targets run on a CPU whose instruction-set class (igcv_deploy.isa) picks defaults
@@ -119,6 +121,7 @@ TARGETS: tuple[Target, ...] = (
         (".pte",),
         ("fp32", "int8"),
         "ExecuTorch .pte delegated to XNNPACK, for Android and iOS apps",
+        options=CPU_OPTIONS | LOWERING_OPTIONS,
         install_extra="executorch",
         from_onnx=False,
         int8_options=INT8_OPTIONS - {"calib_method"},  # PT2E with XNNPACK's histogram observers: no method choice

@@ -1,8 +1,9 @@
 """ExecuTorch .pte for Android and iOS apps, delegated to XNNPACK: FP32, and INT8 by PT2E quantisation.
 
-Starts from the PyTorch module (torch.export), not from the folded ONNX: the ONNX graph passes and the
-grouped-conv lowering do not apply. What XNNPACK took and what it left to ExecuTorch's portable kernels is
-recorded in the manifest's "executorch" section; "folding" records how the channel shuffles fared.
+Starts from the PyTorch module (torch.export), not from the folded ONNX: the grouped-conv lowering is applied
+to the module itself (graph/fx_lowering.py: the same exact block forms, the plan from --lowering), before INT8
+quantisation. What XNNPACK took and what it left to ExecuTorch's portable kernels is recorded in the manifest's
+"executorch" section; "folding" records the lowering and the channel shuffles left in the program.
 A BundledProgram (model_bundled.bpte: inputs plus the outputs this host computed) lets an app verify the
 model on the phone; docs/executorch.md shows how.
 """
@@ -10,6 +11,7 @@ model on the phone; docs/executorch.md shows how.
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from ..errors import IGCVError, UsageError, require
 from ..runtimes.executorch import ExecuTorchRunner
@@ -75,17 +77,31 @@ def delegation_summary(edge_program) -> dict:
     }
 
 
+def lowered_module(ctx: ExportContext) -> tuple[object, dict]:
+    """The model with its IGC blocks lowered by the --lowering plan (exact), and the manifest's "folding"."""
+    if not ctx.request.fold:
+        return ctx.model, {"enabled": False}
+    from ..graph.fx_lowering import lower_module
+    from ..profiling.tune import tune_module
+    from .lowering import lowering_for, summarize
+
+    example = example_input(ctx)
+    plan, source = lowering_for(ctx, ctx.model, tune=partial(tune_module, ctx.model, example))
+    module, log, how = lower_module(ctx.model, example, plan)
+    return module, {
+        "enabled": True,
+        "lowered_for": "executorch",
+        "executorch": how,
+        "grouped_conv_lowering": {**source, **summarize(log)},
+        "log": log,
+    }
+
+
 def shuffle_record(summary: dict) -> dict:
-    """Channel shuffles (view/transpose/view -> view_copy/permute_copy in the edge graph): delegated or not."""
+    """Channel shuffles left in the program (view/transpose/view -> view_copy/permute_copy): delegated or not."""
     delegated = {op: summary["delegated_ops"].get(op, 0) for op in SHUFFLE_OPS}
     outside = {op: summary["outside_ops"].get(op, 0) for op in SHUFFLE_OPS}
-    where = "all delegated to XNNPACK" if not any(outside.values()) else "some run on ExecuTorch portable kernels"
-    return {
-        "enabled": False,
-        "executorch": f"channel shuffles not folded; their permute_copy/view_copy/clone ops are {where} "
-        f"(delegated {sum(delegated.values())}, outside {sum(outside.values())})",
-        "executorch_shuffle_ops": {"delegated": delegated, "outside": outside},
-    }
+    return {"delegated": delegated, "outside": outside}
 
 
 def lower(exported):
@@ -157,17 +173,18 @@ def export(ctx: ExportContext) -> str:
     require("executorch", "executorch")
     if ctx.request.dynamic_batch:
         raise UsageError("the executorch target exports a static batch", "remove --dynamic-batch")
-    module, calib = ctx.model, None
+    module, ctx.manifest["folding"] = lowered_module(ctx)
+    calib = None
     if ctx.precision == "int8":
         require("torchao", "executorch")
         from .executorch_int8 import quantize_int8
 
-        module, calib = quantize_int8(ctx)
+        module, calib = quantize_int8(ctx, module)
     program, summary = lower(torch.export.export(module, (example_input(ctx),)))
     pte = ctx.bundle_dir / PTE
     pte.write_bytes(program.buffer)
     ctx.manifest["executorch"] = summary
-    ctx.manifest["folding"] = shuffle_record(summary)
+    ctx.manifest["folding"]["executorch_shuffle_ops"] = shuffle_record(summary)
     runner = ExecuTorchRunner(pte)
     ctx.check_parity(PTE, runner, primary=True)
     if calib is not None:

@@ -36,14 +36,14 @@ LAYER_TARGETS = CONV_TARGETS | LINEAR_TARGETS
 PER_CHANNEL = (torch.per_channel_symmetric, torch.per_channel_affine)
 
 
-def quantize_int8(ctx: ExportContext):
-    """(the PT2E-quantised module, the calibration set); float layers chosen by --max-accuracy-drop if given."""
+def quantize_int8(ctx: ExportContext, module):
+    """(`module` PT2E-quantised, the calibration set); float layers chosen by --max-accuracy-drop if given."""
     from ..calibration.data import load_calibration_set
 
     request = ctx.request
     check_budget(request.max_accuracy_drop)
     calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
-    program, batch = measurement_program(ctx.model, calib.images, request.batch)
+    program, batch = measurement_program(module, calib.images, request.batch)
     budget = {} if request.max_accuracy_drop is None else fit_float_layers(ctx, program, batch, calib)
     float_layers = budget.get("float_layers", [])
     prepared = prepare_pt2e(program.module(), xnnpack_quantizer(float_layers))

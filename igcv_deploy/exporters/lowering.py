@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from ..errors import UsageError
@@ -47,16 +48,17 @@ def read_plan(plan_file: str, runtime: str) -> dict[str, str]:
     if tuned_for and tuned_for != runtime:
         raise UsageError(
             f"{path} was tuned on {tuned_for}, this target runs on {runtime}",
-            f"tune on {runtime}: igcv-profile tune BUNDLE --runtime {runtime}",
+            f"tune on {runtime}: igcv-export --lowering tune, or igcv-profile tune BUNDLE --runtime {runtime} (ONNX)",
         )
     return plan
 
 
-def check_tunable(lowering: str, runtime: str, device_is_host: bool) -> None:
+def check_tunable(lowering: str, target, device_is_host: bool) -> None:
     if lowering != TUNE:
         return
     from ..runtimes import get_runtime
 
+    runtime = target.runtime
     if get_runtime(runtime).needs_gpu:
         raise UsageError(f"--lowering tune times blocks in {runtime}, which does not run here", "use --lowering auto")
     if not device_is_host:
@@ -66,8 +68,9 @@ def check_tunable(lowering: str, runtime: str, device_is_host: bool) -> None:
         )
 
 
-def lowering_for(ctx, model) -> tuple[dict[str, str], dict]:
-    """(plan for the folding passes, the manifest's account of where it came from)."""
+def lowering_for(ctx, model, tune=None) -> tuple[dict[str, str], dict]:
+    """(plan for the folding passes, the manifest's account of where it came from). `tune(budget_s)` times the
+    block forms for --lowering tune (default: ONNX blocks of `model` in the target's runtime)."""
     from .lowering_defaults import default_lowering
 
     request, runtime = ctx.request, ctx.runtime
@@ -75,14 +78,14 @@ def lowering_for(ctx, model) -> tuple[dict[str, str], dict]:
         digest = hashlib.sha256(Path(request.lowering_plan).read_bytes()).hexdigest()
         return read_plan(request.lowering_plan, runtime), {"source": "plan file", "plan_sha256": digest}
     if request.lowering == TUNE:
-        return tuned_plan(model, runtime, ctx.precision)
+        return tuned_plan(model, runtime, ctx.precision, tune)
     if request.lowering == AUTO:
         return default_lowering(ctx.isa.name, ctx.isa.arch, runtime, ctx.precision)
     return {"*": request.lowering}, {"source": "--lowering", "variant": request.lowering}
 
 
-def tuned_plan(model, runtime: str, precision: str) -> tuple[dict[str, str], dict]:
-    """Time every block form on this CPU (about a minute) and keep each block's fastest."""
+def tuned_plan(model, runtime: str, precision: str, tune=None) -> tuple[dict[str, str], dict]:
+    """Time every block form on this CPU (about a minute of timing) and keep each block's fastest."""
     from ..isa import host_class
     from ..profiling.environment import environment
     from ..profiling.tune import tune_model
@@ -90,7 +93,7 @@ def tuned_plan(model, runtime: str, precision: str) -> tuple[dict[str, str], dic
 
     blocks_precision = "fp32" if precision == "int8" else precision  # the plan is chosen before quantisation
     with step(f"tune the grouped-conv lowering on this CPU ({runtime} {blocks_precision})"):
-        tuned = tune_model(model, runtime, blocks_precision, budget_s=TUNE_BUDGET_S)
+        tuned = (tune or partial(tune_model, model, runtime, blocks_precision))(budget_s=TUNE_BUDGET_S)
     return tuned["plan"], {
         "source": "tuned during the export",
         "tuned_on": {"cpu_model": environment()["cpu_model"], "isa_class": host_class().name},

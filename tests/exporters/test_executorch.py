@@ -34,8 +34,12 @@ def test_fp32_pte_parity_and_delegation(fp32_bundle):
     assert section["delegated_nodes"] > 0
     assert section["delegated_ops"]["aten.convolution.default"] > 0
     assert section["heavy_ops_on_portable_kernels"] == []
-    assert manifest["folding"]["enabled"] is False
-    assert "executorch" in manifest["folding"]
+    folding = manifest["folding"]
+    blocks = folding["grouped_conv_lowering"]["blocks"]
+    assert folding["enabled"] is True and sum(blocks.values()) == 32
+    shuffles = folding["executorch_shuffle_ops"]
+    permutes = sum(shuffles[where]["aten.permute_copy.default"] for where in ("delegated", "outside"))
+    assert permutes == blocks.get("native", 0)  # a lowered block leaves no shuffle in the program
 
 
 @pytest.mark.slow
@@ -149,6 +153,48 @@ def test_onnx_source_is_refused(workdir, run_cli, tmp_path):
 def test_calib_method_is_not_accepted(run_cli):
     code, _, err = run_cli(*SMALL, "--precision", "int8", "--calib-method", "entropy")
     assert code == 2 and "--calib-method does not apply" in err
+
+
+TWO_BLOCKS = """
+from torch import nn
+
+
+def block(c_in, mid, c_out, stride):
+    return [
+        nn.Conv2d(c_in, mid, 1, groups=2, bias=False), nn.BatchNorm2d(mid), nn.ChannelShuffle(2),
+        nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(),
+        nn.Conv2d(mid, c_out, 1, groups=2, bias=False), nn.BatchNorm2d(c_out),
+    ]
+
+
+def build():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1), *block(8, 48, 16, 2), *block(16, 96, 16, 1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+    )
+"""
+
+
+@pytest.mark.slow
+def test_lowering_tune_times_block_forms_in_executorch(workdir, run_cli, monkeypatch):
+    """--lowering tune on the .pte path: each block shape's forms exported as .pte files and timed in ExecuTorch,
+    the fastest kept; a user's model with torch's own nn.ChannelShuffle."""
+    from igcv_deploy.exporters import lowering
+
+    monkeypatch.setattr(lowering, "TUNE_BUDGET_S", 1.0)
+    (workdir / "two_blocks.py").write_text(TWO_BLOCKS)
+    args = ("--model", "two_blocks.py:build", "--imgsz", "32", "--target", "executorch", "--lowering", "tune")
+    code, _, err = run_cli(*args, "--output", "b")
+    assert code == 0, err
+    manifest = read_manifest(workdir / "b")
+    record = manifest["folding"]["grouped_conv_lowering"]
+    assert record["source"] == "tuned during the export" and record["tuned_on"]["isa_class"]
+    assert set(record["plan"]) == set(record["blocks_ms"]) == {"8-48-16 g2/2 16x16->8x8", "16-96-16 g2/2 8x8->8x8"}
+    for signature, by_variant in record["blocks_ms"].items():
+        assert set(by_variant) == {"native", "dense_projection", "dense_expansion", "split"}
+        assert by_variant[record["plan"][signature]] == min(by_variant.values())
+    assert manifest["parity"]["max_rel_err"] <= 1e-4
+    assert sum(record["blocks"].values()) == 2
 
 
 def test_negative_budget_is_refused(workdir, run_cli):
