@@ -225,12 +225,14 @@ def _replace(gm: fx.GraphModule, block: Block, module: nn.Module, name: str) -> 
         gm.graph.erase_node(node)
 
 
-def _replacement_name(block: Block, index: int) -> str:
+def _replacement_name(gm: fx.GraphModule, block: Block, index: int) -> str:
     """'blocks.3.lowered' for a block whose convs are blocks.3.expand.0 and blocks.3.project.0: layer names in the
-    manifest (INT8 float layers) still say which block they are in."""
+    manifest (INT8 float layers) still say which block they are in. Unique: chained blocks share a parent."""
     first, last = block.nodes[0].target.split("."), block.nodes[-1].target.split(".")
     common = next((i for i, (a, b) in enumerate(zip(first, last)) if a != b), min(len(first), len(last)))
-    return ".".join([*first[:common], "lowered"]) if common else f"lowered_{index}"
+    name = ".".join([*first[:common], "lowered"])
+    taken = {path for path, _ in gm.named_modules()}
+    return name if common and name not in taken else f"{name}_{index}"
 
 
 def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str]) -> tuple[nn.Module, list[dict], str]:
@@ -261,7 +263,7 @@ def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str
             }
         )
         if variant != "native":
-            _replace(gm, block, REWRITES[variant](block), _replacement_name(block, index))
+            _replace(gm, block, REWRITES[variant](block), _replacement_name(gm, block, index))
     gm.graph.lint()
     gm.delete_all_unused_submodules()  # the replaced convs would otherwise travel as unused weights
     gm.recompile()
