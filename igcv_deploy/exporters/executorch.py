@@ -82,11 +82,10 @@ def lowered_module(ctx: ExportContext) -> tuple[object, dict]:
     if not ctx.request.fold:
         return ctx.model, {"enabled": False}
     from ..graph.fx_lowering import lower_module
-    from ..profiling.tune import tune_module
     from .lowering import lowering_for, summarize
 
     example = example_input(ctx)
-    plan, source = lowering_for(ctx, ctx.model, tune=partial(tune_module, ctx.model, example))
+    plan, source = lowering_for(ctx, ctx.model, tune=partial(tune_blocks, ctx.model, example))
     module, log, how = lower_module(ctx.model, example, plan)
     return module, {
         "enabled": True,
@@ -95,6 +94,34 @@ def lowered_module(ctx: ExportContext) -> tuple[object, dict]:
         "grouped_conv_lowering": {**source, **summarize(log)},
         "log": log,
     }
+
+
+def tune_blocks(module, example, budget_s: float, threads: int = 2, rounds: int = 3, seconds: float = 0.3) -> dict:
+    """--lowering tune here: each block shape cut out of the module, its forms exported as .pte files and timed in
+    ExecuTorch with XNNPACK (FP32; profiling/tune.py's rounds and budget)."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from ..graph.fx_lowering import block_forms
+    from ..profiling.tune import tune_calls
+    from ..runtimes import load_runner
+
+    forms = block_forms(module, example)
+    if not forms:
+        raise UsageError(
+            "--lowering tune: the model has no IGC block (grouped 1x1 -> shuffle -> grouped 1x1)", "use --lowering auto"
+        )
+    with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
+        calls = {}
+        for index, (signature, (variants, x)) in enumerate(forms.items()):
+            calls[signature] = {}
+            for variant, block in variants.items():
+                path = Path(scratch) / f"{index}-{variant}.pte"
+                path.write_bytes(lower(torch.export.export(block, (x,)))[0].buffer)
+                calls[signature][variant] = load_runner(path, "executorch", threads=threads).bind(x.numpy())
+        return tune_calls(calls, "executorch", "fp32", threads, rounds, seconds, budget_s, None)
 
 
 def shuffle_record(summary: dict) -> dict:

@@ -44,6 +44,23 @@ AVX2_ONNXRUNTIME_FP32_PLAN = {
     "160-960-320 g2/2 7x7->7x7": "native",
 }
 
+# `--lowering tune` on the ExecuTorch path on the EPYC AVX2 machine (each block shape's four forms as .pte files, timed
+# in ExecuTorch 1.5.1 / XNNPACK, 2 threads, 3 rounds x 0.3 s; native was the slowest form of every shape).
+AVX2_EXECUTORCH_FP32_PLAN = {
+    "32-32-16 g2/2 112x112->112x112": "dense_expansion",
+    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
+    "24-144-24 g2/2 56x56->56x56": "dense_expansion",
+    "24-144-32 g2/2 56x56->28x28": "dense_projection",
+    "32-192-32 g2/2 28x28->28x28": "dense_projection",
+    "32-192-64 g2/2 28x28->14x14": "dense_projection",
+    "64-384-64 g2/2 14x14->14x14": "split",
+    "64-384-96 g2/2 14x14->14x14": "split",
+    "96-576-96 g2/2 14x14->14x14": "split",
+    "96-576-160 g2/2 14x14->7x7": "dense_expansion",
+    "160-960-160 g2/2 7x7->7x7": "split",
+    "160-960-320 g2/2 7x7->7x7": "split",
+}
+
 MEASURED: dict[tuple[str, str, str], Measured] = {
     ("x86-avx2", "onnxruntime", "fp32"): Measured(
         "native",
@@ -69,6 +86,21 @@ MEASURED: dict[tuple[str, str, str], Measured] = {
         0.64,
         EPYC_AVX2,
         "dense_expansion 1.90x MobileNetV2, dense_projection 1.90x, split 2.35x, native 2.98x",
+    ),
+    ("x86-avx2", "executorch", "fp32"): Measured(
+        "split",
+        0.72,
+        EPYC_AVX2,
+        "tuned plan 1.50x MobileNetV2, split 1.63x, dense_expansion 1.70x, dense_projection 1.79x, native 2.09x "
+        "(7 rotated rounds, 2026-12-01)",
+        AVX2_EXECUTORCH_FP32_PLAN,
+    ),
+    ("x86-avx2", "executorch", "int8"): Measured(
+        "dense_projection",
+        0.92,
+        EPYC_AVX2,
+        "dense_projection 1.80x MobileNetV2, split 1.94x, native 1.96x, dense_expansion 1.98x "
+        "(5 rotated rounds, spreads 1.26-2.37x, 2026-12-01)",
     ),
     ("x86-vnni", "onnxruntime", "fp32"): Measured(
         "split", 0.91, XEON_VNNI, "split 6.11 ms, native 6.70 ms, MobileNetV2 3.41 ms (a tuned plan 5.06 ms)"

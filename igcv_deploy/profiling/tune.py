@@ -91,42 +91,11 @@ def tune_model(
             sig: _calls(block, runtime, precision, threads, Path(scratch) / str(i))
             for i, (sig, block) in enumerate(blocks.items())
         }
-        return _tune_calls(calls, runtime, precision, threads, rounds, seconds, budget_s, progress)
+        return tune_calls(calls, runtime, precision, threads, rounds, seconds, budget_s, progress)
 
 
-def tune_module(
-    module, example, threads: int | None = 2, rounds: int = 3, seconds: float = 0.3, budget_s=None, progress=None
-) -> dict:
-    """tune_model for the ExecuTorch target: each block shape of a PyTorch module cut out, lowered every way on the
-    module (graph/fx_lowering.py), each form a .pte timed in ExecuTorch with XNNPACK (FP32)."""
-    from ..graph.fx_lowering import block_forms
-
-    forms = block_forms(module, example)
-    if not forms:
-        raise IGCVError("the model has no grouped-conv blocks to tune", "use --lowering auto")
-    with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
-        calls = {
-            sig: _pte_calls(variants, x, threads, Path(scratch) / str(i))
-            for i, (sig, (variants, x)) in enumerate(forms.items())
-        }
-        return _tune_calls(calls, "executorch", "fp32", threads, rounds, seconds, budget_s, progress)
-
-
-def _pte_calls(variants: dict, x, threads: int | None, folder: Path) -> dict:
-    import torch
-
-    from ..exporters.executorch import lower
-
-    folder.mkdir()
-    out = {}
-    for variant, block in variants.items():
-        program, _ = lower(torch.export.export(block, (x,)))
-        (folder / f"{variant}.pte").write_bytes(program.buffer)
-        out[variant] = load_runner(folder / f"{variant}.pte", "executorch", threads=threads).bind(x.numpy())
-    return out
-
-
-def _tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, seconds: float, budget_s, progress):
+def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, seconds: float, budget_s, progress):
+    """Time {signature: {variant: call}} in rotated rounds within the budget; the plan and every median."""
     timings = sum(len(variants) for variants in calls.values())
     if budget_s is not None:
         seconds = min(seconds, budget_s / (rounds * timings))
