@@ -111,7 +111,8 @@ def tune_blocks(module, example, budget_s: float, threads: int = 2, rounds: int 
     forms = block_forms(module, example)
     if not forms:
         raise UsageError(
-            "--lowering tune: the model has no IGC block (grouped 1x1 -> shuffle -> grouped 1x1)", "use --lowering auto"
+            "--lowering tune: torch.fx found no IGC block (grouped 1x1 -> shuffle -> grouped 1x1) in the model",
+            "use --lowering auto",
         )
     with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
         calls = {}

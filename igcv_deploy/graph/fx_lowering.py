@@ -273,8 +273,11 @@ def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str
 
 def block_forms(model: nn.Module, example: torch.Tensor) -> dict[str, tuple[dict[str, nn.Module], torch.Tensor]]:
     """{signature: ({variant: the first such block cut out as a module, in that form}, a random block input)}: what
-    tuning times."""
-    gm = fx.GraphModule(model, ShuffleLeafTracer().trace(model))
+    tuning times; empty when there is none, or torch.fx cannot trace the model."""
+    try:
+        gm = fx.GraphModule(model, ShuffleLeafTracer().trace(model))
+    except Exception:  # as in lower_module
+        return {}
     shapes = _node_shapes(gm, example)
     forms = {}
     for block in find_blocks(gm):
