@@ -23,7 +23,7 @@ from torch import fx, nn
 
 from ..models.layers import ChannelShuffle
 from .passes.grouped_conv_lowering import NAME, VARIANTS
-from .perm_algebra import inverse, shuffle
+from .perm_algebra import block_diagonal, inverse, shuffle, splits_evenly
 
 ELEMENTWISE = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Hardswish, nn.SiLU, nn.GELU, nn.Sigmoid, nn.Identity, nn.Dropout)
 SHUFFLES = (ChannelShuffle, nn.ChannelShuffle)
@@ -51,9 +51,8 @@ def reindexed(module: nn.Module, channels: np.ndarray) -> nn.Module:
     out = copy.deepcopy(module)
     for name, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
         if tensor is not None and tensor.dim() > 0:
-            setattr(
-                out, name, type(tensor)(tensor.detach()[index]) if isinstance(tensor, nn.Parameter) else tensor[index]
-            )
+            picked = tensor.detach()[index]
+            setattr(out, name, nn.Parameter(picked) if isinstance(tensor, nn.Parameter) else picked)
     if isinstance(out, nn.Conv2d):
         out.in_channels = out.out_channels = out.groups = len(channels)
     elif isinstance(out, nn.BatchNorm2d):
@@ -70,13 +69,7 @@ def conv_from(conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None, 
 
 
 def dense_weight(conv: nn.Conv2d) -> torch.Tensor:
-    """A grouped conv's weight as one dense conv's: zero outside the diagonal blocks."""
-    weight, groups = conv.weight.detach(), conv.groups
-    rows, cols = weight.shape[0] // groups, weight.shape[1]
-    dense = weight.new_zeros(weight.shape[0], cols * groups, *weight.shape[2:])
-    for g in range(groups):
-        dense[g * rows : (g + 1) * rows, g * cols : (g + 1) * cols] = weight[g * rows : (g + 1) * rows]
-    return dense
+    return torch.from_numpy(block_diagonal(conv.weight.detach().numpy(), conv.groups))
 
 
 class Block:
@@ -112,11 +105,7 @@ class Block:
         return f"{e.in_channels}-{e.out_channels}-{p.out_channels} g{e.groups}/{p.groups} {h}x{w}->{h_out}x{w_out}"
 
     def splittable(self) -> bool:
-        width = len(self.perm) // self.expansion.groups
-        reads = self.perm.reshape(self.projection.groups, -1) // width
-        return all(
-            np.all(np.bincount(r, minlength=self.expansion.groups) == len(r) // self.expansion.groups) for r in reads
-        )
+        return splits_evenly(self.perm, self.expansion.groups, self.projection.groups)
 
     def added_macs(self, variant: str, shape_in: tuple[int, ...], shape_out: tuple[int, ...]) -> int:
         """Extra multiply-accumulates of a variant: the zeros a densified conv multiplies."""

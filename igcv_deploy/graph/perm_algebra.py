@@ -117,6 +117,24 @@ def expand_blocks(block_perm, size: int) -> np.ndarray:
     return (as_perm(block_perm)[:, None] * size + np.arange(size)).ravel()
 
 
+def block_diagonal(weight: np.ndarray, groups: int) -> np.ndarray:
+    """A grouped conv's weight [C_out, C_in/g, ...] as one dense conv's [C_out, C_in, ...]: zero outside the
+    diagonal blocks. A dense conv can then absorb any channel permutation."""
+    rows, cols = weight.shape[0] // groups, weight.shape[1]
+    dense = np.zeros((weight.shape[0], cols * groups, *weight.shape[2:]), weight.dtype)
+    for g in range(groups):
+        dense[g * rows : (g + 1) * rows, g * cols : (g + 1) * cols] = weight[g * rows : (g + 1) * rows]
+    return dense
+
+
+def splits_evenly(perm, source_groups: int, reader_groups: int) -> bool:
+    """Every reader group (a block of the permuted channels) reads equally many channels of every source group:
+    the condition for the `split` lowering, whose branches slice the grouped expansion evenly."""
+    s = as_perm(perm)
+    reads = s.reshape(reader_groups, -1) // (len(s) // source_groups)
+    return all(np.all(np.bincount(r, minlength=source_groups) == len(r) // source_groups) for r in reads)
+
+
 def source_runs(perm) -> list[tuple[int, int]]:
     """Contiguous source ranges (start, length) in output order: the pieces of a Slice/Concat form."""
     s = as_perm(perm)

@@ -12,6 +12,7 @@ import numpy as np
 import onnx_ir as ir
 
 from ..ir_tools import FoldContext, add_const, attr, const_array, dims, is_permute, perm_of, set_const_input
+from ..perm_algebra import block_diagonal, splits_evenly
 from ..rules import POINTWISE
 from .slide_down import move_down
 
@@ -39,11 +40,7 @@ class Block:
 
     def splittable(self) -> bool:
         """Every projection group reads equally many channels of every expansion group."""
-        groups = attr(self.expansion, "group", 1)
-        perm = perm_of(self.permute)
-        width = len(perm) // groups
-        reads = perm.reshape(attr(self.projection, "group", 1), -1) // width
-        return all(np.all(np.bincount(r, minlength=groups) == len(r) // groups) for r in reads)
+        return splits_evenly(perm_of(self.permute), attr(self.expansion, "group", 1), attr(self.projection, "group", 1))
 
 
 def conv_macs(conv: ir.Node) -> int:
@@ -100,12 +97,7 @@ def find_blocks(graph: ir.Graph, ctx: FoldContext) -> tuple[list[Block], bool]:
 
 def densify(ctx: FoldContext, graph: ir.Graph, conv: ir.Node) -> None:
     """A grouped conv as one dense conv whose weight is zero outside the diagonal blocks."""
-    weight, groups = const_array(conv.inputs[1]), attr(conv, "group", 1)
-    rows, cols = weight.shape[0] // groups, weight.shape[1]
-    dense = np.zeros((weight.shape[0], cols * groups, *weight.shape[2:]), weight.dtype)
-    for g in range(groups):
-        dense[g * rows : (g + 1) * rows, g * cols : (g + 1) * cols] = weight[g * rows : (g + 1) * rows]
-    set_const_input(ctx, graph, conv, 1, dense)
+    set_const_input(ctx, graph, conv, 1, block_diagonal(const_array(conv.inputs[1]), attr(conv, "group", 1)))
     conv.attributes["group"] = ir.AttrInt64("group", 1)
 
 
