@@ -114,7 +114,7 @@ def test_listed_complexity_matches_the_real_model(name):
         (("--model", "igcv3", "--target", "tflite"), "unknown target 'tflite'"),
         (("--model", "igcv3", "--target", "onnx", "--precision", "int4"), "does not support precision"),
         (("--model", "igcv3", "--batch", "two"), "invalid int value"),
-        (("--model", "igcv3", "--target", "executorch", "--device", "arm"), "--device does not apply"),
+        (("--model", "igcv3", "--target", "tensorrt-rtx", "--device", "arm"), "--device does not apply"),
     ],
 )
 def test_usage_errors_exit_2(run_cli, args, fragment):
