@@ -234,11 +234,8 @@ def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str
         gm = fx.GraphModule(root, ShuffleLeafTracer().trace(root))
     except Exception as error:  # torch.fx raises many types on untraceable Python (control flow on tensors, ...)
         return model, [], f"not lowered: torch.fx cannot trace the model ({type(error).__name__})"
-    shapes = _node_shapes(gm, example)
     log = []
-    for index, block in enumerate(find_blocks(gm)):
-        shape_in, shape_out = shapes[block.nodes[0].args[0].name], shapes[block.nodes[-1].name]
-        signature = block.signature(shape_in, shape_out)
+    for index, (block, signature, shape_in, shape_out) in enumerate(_shaped_blocks(gm, example)):
         variant = plan.get(signature, plan.get("*", "native"))
         if variant == "split" and not block.splittable():
             variant = "native"
@@ -267,11 +264,8 @@ def block_forms(model: nn.Module, example: torch.Tensor) -> dict[str, tuple[dict
         gm = fx.GraphModule(model, ShuffleLeafTracer().trace(model))
     except Exception:  # as in lower_module
         return {}
-    shapes = _node_shapes(gm, example)
     forms = {}
-    for block in find_blocks(gm):
-        shape_in, shape_out = shapes[block.nodes[0].args[0].name], shapes[block.nodes[-1].name]
-        signature = block.signature(shape_in, shape_out)
+    for block, signature, shape_in, _ in _shaped_blocks(gm, example):
         if signature in forms:
             continue
         native = nn.Sequential(*[block.module(n) for n in block.nodes])
@@ -282,8 +276,12 @@ def block_forms(model: nn.Module, example: torch.Tensor) -> dict[str, tuple[dict
     return forms
 
 
-def _node_shapes(gm: fx.GraphModule, example: torch.Tensor) -> dict[str, tuple[int, ...]]:
+def _shaped_blocks(gm: fx.GraphModule, example: torch.Tensor):
+    """(block, signature, input shape, output shape) for every block, shapes from one pass over `example`."""
     from torch.fx.passes.shape_prop import ShapeProp
 
     ShapeProp(gm).propagate(example)
-    return {n.name: tuple(n.meta["tensor_meta"].shape) for n in gm.graph.nodes if "tensor_meta" in n.meta}
+    for block in find_blocks(gm):
+        shape_in = tuple(block.nodes[0].args[0].meta["tensor_meta"].shape)
+        shape_out = tuple(block.nodes[-1].meta["tensor_meta"].shape)
+        yield block, block.signature(shape_in, shape_out), shape_in, shape_out
