@@ -84,12 +84,20 @@ def applies(subject: Subject, target_name: str, precision: str) -> bool:
     return (lowers or not subject.options) and (target.from_onnx or not subject.tuned)
 
 
-def configs() -> list[tuple[Subject, Setting]]:
+def wanted(subject: Subject, target_name: str, precision: str, left_out: frozenset = frozenset()) -> bool:
+    """Whether the matrix exports and times this subject at this target and precision; `left_out` holds the
+    (target, precision) pairs a run leaves out of the variant study."""
+    if subject.fp32_only and precision != "fp32" or not applies(subject, target_name, precision):
+        return False
+    return subject not in VARIANT_STUDY or (target_name, precision) not in left_out
+
+
+def configs(left_out: frozenset = frozenset()) -> list[tuple[Subject, Setting]]:
     """Headline subjects on every setting, plus the variant study (not OpenVINO FP32 at the plugin's default
-    precision, which the fp32-hint row already covers where the CPU has no bf16)."""
-    pairs = [(s, t) for s in SUBJECTS for t in settings() if not (s.fp32_only and t.precision != "fp32")]
+    precision, which the fp32-hint row already covers where the CPU has no bf16, nor the pairs in `left_out`)."""
+    pairs = [(s, t) for s in SUBJECTS for t in settings()]
     study = [(s, t) for s in VARIANT_STUDY for t in settings() if t.key != "openvino-fp32-default"]
-    return [(s, t) for s, t in pairs + study if applies(s, t.target, t.precision)]
+    return [(s, t) for s, t in pairs + study if wanted(s, t.target, t.precision, left_out)]
 
 
 def config_key(subject: Subject, setting: Setting) -> str:

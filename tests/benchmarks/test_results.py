@@ -69,7 +69,7 @@ def test_a_run_adds_its_class_and_keeps_the_others(tmp_path, monkeypatch):
 
 def test_smoke_results_stay_out_of_benchmarks():
     args = run.parse(["--smoke"])
-    assert store.folder(args.out) == Path("artifacts/bench-smoke/results/results")
+    assert store.folder(args.out) == Path("artifacts/bench-smoke/results")
     with pytest.raises(SystemExit):
         run.parse(["--smoke", "--out", str(run.HERE)])
 
@@ -106,3 +106,14 @@ def test_int8_target_follows_the_isa_class(isa_class, threshold):
     """1.8x where INT8 dot products accumulate in int32; elsewhere MobileNetV2's speed-up (10 ms / 8 ms) here."""
     timings = {f"mobilenetv2@{OV_FP32}": rounds(10, 10, 10), f"mobilenetv2@{OV_INT8}": rounds(8, 8, 8)}
     assert goals.int8_target(synthetic_run(isa_class, "a CPU", timings)).threshold == pytest.approx(threshold)
+
+
+def test_smoke_leaves_only_the_executorch_int8_variant_study_out():
+    import matrix
+
+    full, smoke = matrix.configs(run.FULL.study_left_out), matrix.configs(run.SMOKE.study_left_out)
+    dropped = {matrix.config_key(s, t) for s, t in full} - {matrix.config_key(s, t) for s, t in smoke}
+    variants = {s.key for s in matrix.VARIANT_STUDY}
+    assert dropped == {f"{v}@executorch-int8" for v in variants}
+    assert {f"{v}@executorch-fp32" for v in variants} <= {matrix.config_key(s, t) for s, t in smoke}
+    assert {"igcv3@executorch-int8", "igcv3-native@executorch-int8"} <= {matrix.config_key(s, t) for s, t in smoke}
