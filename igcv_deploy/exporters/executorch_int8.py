@@ -81,6 +81,12 @@ def measurement_program(model, images: np.ndarray, batch: int):
     try:
         return torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},)), None
     except Exception:  # torch.export raises several kinds when a model (or a .pt2 program) fixes its batch
+        if len(images) < batch:
+            raise UsageError(
+                f"the model fixes its batch, so calibration runs --batch {batch} images a call, "
+                f"but the calibration set has only {len(images)}",
+                f"pass --calib-size {batch} or more (a multiple of {batch} uses every image)",
+            ) from None
         return torch.export.export(model, (torch.from_numpy(images[:batch].copy()),)), batch
 
 

@@ -200,3 +200,20 @@ def test_lowering_tune_times_block_forms_in_executorch(workdir, run_cli, monkeyp
 def test_negative_budget_is_refused(workdir, run_cli):
     code, _, err = run_cli(*DIGITS_INT8, "--max-accuracy-drop", "-1", "--output", "d")
     assert code == 2 and "--max-accuracy-drop must be 0 or more" in err
+
+
+def test_fixed_batch_larger_than_the_calibration_set_is_a_usage_error():
+    import numpy as np
+    import torch
+
+    from igcv_deploy.errors import UsageError
+    from igcv_deploy.exporters.executorch_int8 import measurement_program
+
+    class FixedBatchOfFour(torch.nn.Module):
+        def forward(self, x):
+            return x.reshape(4, -1).mean(dim=1)
+
+    images = np.zeros((3, 3, 8, 8), dtype=np.float32)
+    with pytest.raises(UsageError, match="only 3") as error:
+        measurement_program(FixedBatchOfFour(), images, 4)
+    assert "--calib-size 4" in error.value.fix
