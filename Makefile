@@ -25,8 +25,9 @@ lint: setup
 demo: setup
 	$(VENV)/bin/igcv-export --model igcv3 --target onnx --force
 
+# two workers, one test file each at a time (module fixtures are built once): the suite is CPU-bound on 2 cores
 test: setup
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=25
 
 bench: setup
 	$(PY) benchmarks/run.py
