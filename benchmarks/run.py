@@ -21,6 +21,7 @@ into benchmarks/. Either mode exits 1 when any configuration failed (the report 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -165,13 +166,26 @@ def submit_exports(jobs: dict, args, exporter: exports.Exporter) -> dict:
     for key, (subject, target, extra) in jobs.items():
         folder = args.work / key.replace(":", "_")
         command = " ".join(["benchmarks/exports.py" if subject.model == exports.NOPERM else "igcv-export", *extra])
-        if args.reuse and (folder / "manifest.json").is_file():
+        if args.reuse and reusable(folder, extra):
             pending[key] = (folder, "reused", None)
         else:
             log = folder.with_name(f"{folder.name}.log")
             precision = key.rsplit(":", 1)[1]
             pending[key] = (folder, command, exporter.submit(subject.model, target, precision, folder, log, extra))
     return pending
+
+
+def reusable(folder: Path, extra: tuple[str, ...]) -> bool:
+    """A kept bundle serves --reuse if it is complete and, for a tuned subject, built from the plan tuned in this
+    run (the tuning runs again, and may choose differently)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return False
+    if "--lowering-plan" not in extra:
+        return True
+    plan = Path(extra[extra.index("--lowering-plan") + 1])
+    lowering = json.loads(manifest.read_text())["folding"]["grouped_conv_lowering"]
+    return lowering.get("plan_sha256") == hashlib.sha256(plan.read_bytes()).hexdigest()
 
 
 def collect_exports(pending: dict, results: dict) -> dict:
