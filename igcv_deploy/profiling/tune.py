@@ -100,7 +100,8 @@ def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, 
     if budget_s is not None:
         seconds = min(seconds, budget_s / (rounds * timings))
     timing = Plan(warmup_iters=5, warmup_s=0.05, iterations=20, duration_s=seconds)
-    medians = _time_rounds(calls, rounds, timing, progress)
+    samples = rotated_round_samples(calls, rounds, timing, progress)
+    medians = {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
     return {
         "runtime": runtime,
         "precision": precision,
@@ -112,8 +113,8 @@ def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, 
     }
 
 
-def _time_rounds(calls: dict, rounds: int, timing: Plan, progress) -> dict:
-    """Rotated rounds over every block and form in turn; each form's median p50 latency (ms)."""
+def rotated_round_samples(calls: dict, rounds: int, timing: Plan, progress) -> dict:
+    """Rotated rounds over every block and form in turn: {signature: {form: [p50 ms per round]}}."""
     samples = {sig: {v: [] for v in variants} for sig, variants in calls.items()}
     for r in range(rounds):
         for sig, variants in calls.items():
@@ -121,4 +122,4 @@ def _time_rounds(calls: dict, rounds: int, timing: Plan, progress) -> dict:
                 samples[sig][variant].append(summarize(measure(call, timing)[0])["latency_ms"]["p50"])
         if progress:
             progress(f"round {r + 1}/{rounds}: {len(calls)} block shapes x {len(variants)} lowerings timed")
-    return {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
+    return samples

@@ -1,0 +1,67 @@
+"""Bundles timed side by side in one process: short timings interleaved in rounds, each bundle's latency a ratio
+to the first's within every round (median and interquartile range of those ratios).
+
+  .venv/bin/python benchmarks/paired.py BASE OTHER... [--runtime openvino] [--rounds 30] [--seconds 0.3]
+
+run.py times each configuration in a fresh igcv-profile process, seconds apart; on a shared machine the host's
+noise then moves whole-network ratios by 5-20% from one run to the next. Here every bundle of a round runs within
+about a second, so noise that lasts longer falls on all of them alike: the measurement for a few-percent question
+such as "is the default within 3% of a tuned plan" (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import timing
+
+from igcv_deploy.profiling.artifact import resolve
+from igcv_deploy.profiling.timing import Plan
+from igcv_deploy.profiling.tune import rotated_round_samples
+from igcv_deploy.runtimes import get_runtime, load_runner, runtime_for
+
+
+def bound_call(bundle: str, runtime: str | None, precision: str):
+    artifact = resolve(bundle)
+    if runtime:
+        artifact = artifact.file_for(get_runtime(runtime).suffixes)
+    runtime = runtime_for(artifact.path, runtime)
+    options = {"precision": precision} if runtime == "openvino" else {}  # the others run the bundle as stored
+    runner = load_runner(artifact.path, runtime, threads=timing.THREADS, **options)
+    shape = [size or 1 for size in runner.input_shape()]  # a free batch dimension runs batch 1
+    return runner.bind(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+
+
+def ratios_to_first(samples: dict[str, list[float]]) -> dict[str, dict]:
+    """{bundle: median p50 ms, and the median and quartiles of its per-round ratio to the first bundle}."""
+    base = np.array(next(iter(samples.values())))
+    out = {}
+    for name, p50 in samples.items():
+        ratio = np.array(p50) / base
+        q1, median, q3 = np.percentile(ratio, [25, 50, 75])
+        out[name] = {"p50_ms": float(np.median(p50)), "ratio": float(median), "iqr": [float(q1), float(q3)]}
+    return out
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundles", nargs="+", help="bundle folders or model files; ratios are to the first")
+    p.add_argument("--runtime", help="default: by the file's suffix")
+    p.add_argument("--precision", default="fp32", help="OpenVINO's inference precision hint (fp32, default, ...)")
+    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per bundle per round")
+    args = p.parse_args(argv)
+    calls = {bundle: bound_call(bundle, args.runtime, args.precision) for bundle in args.bundles}
+    plan = Plan(warmup_iters=5, warmup_s=0.05, iterations=10, duration_s=args.seconds)
+    print(f"timing {len(calls)} bundles, {args.rounds} rounds of {args.seconds} s each", file=sys.stderr, flush=True)
+    samples = rotated_round_samples({"bundles": calls}, args.rounds, plan, None)["bundles"]
+    print(f"| bundle | p50 ms (median of {args.rounds} rounds) | / {args.bundles[0]} (median, IQR) |\n|---|---|---|")
+    for name, row in ratios_to_first(samples).items():
+        print(f"| {name} | {row['p50_ms']:.2f} | {row['ratio']:.3f}x ({row['iqr'][0]:.3f}-{row['iqr'][1]:.3f}) |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
