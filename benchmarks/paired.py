@@ -19,17 +19,15 @@ import timing
 
 from igcv_deploy.profiling.artifact import resolve
 from igcv_deploy.profiling.timing import Plan
-from igcv_deploy.profiling.tune import rotated_round_samples
-from igcv_deploy.runtimes import get_runtime, load_runner, runtime_for
+from igcv_deploy.profiling.tune import rotated_round_samples, timing_runner
+from igcv_deploy.runtimes import get_runtime, runtime_for
 
 
 def bound_call(bundle: str, runtime: str | None, precision: str):
     artifact = resolve(bundle)
     if runtime:
         artifact = artifact.file_for(get_runtime(runtime).suffixes)
-    runtime = runtime_for(artifact.path, runtime)
-    options = {"precision": precision} if runtime == "openvino" else {}  # the others run the bundle as stored
-    runner = load_runner(artifact.path, runtime, threads=timing.THREADS, **options)
+    runner = timing_runner(artifact.path, runtime_for(artifact.path, runtime), precision, timing.THREADS)
     shape = [size or 1 for size in runner.input_shape()]  # a free batch dimension runs batch 1
     return runner.bind(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
 

@@ -95,9 +95,9 @@ MEASURED: dict[tuple[str, str, str], Measured] = {
         "dense_projection",
         0.70,
         EPYC_AVX2,
-        "the three forms' bundles loaded in one process, short timings interleaved (3 runs of 30-40 rotated rounds "
-        "x 0.3 s, f32 hint, 2026-12-01): every block dense_projection / this plan 1.087x, 1.056x, 0.997x; "
-        "native / this plan 1.43x; whole-run bench before: dense_projection 1.54x MobileNetV2, split 1.88x",
+        "bundles loaded in one process, short timings interleaved (benchmarks/paired.py and its one-off forerunner, "
+        "4 runs of 30-40 rounds x 0.3 s, f32 hint, 2026-12-01): every block dense_projection / this plan 1.087x, "
+        "1.056x, 0.997x, 1.048x; native / this plan 1.38-1.43x; MobileNetV2 / this plan 0.69x",
         AVX2_OPENVINO_FP32_PLAN,
     ),
     ("x86-avx2", "openvino", "int8"): Measured(

@@ -40,7 +40,7 @@ def block_models(model, runtime: str) -> dict:
     return {sig: extractor.extract_model([e["input"]], [e["output"]]) for sig, e in first.items()}
 
 
-def _runner(path: Path, runtime: str, precision: str, threads: int | None):
+def timing_runner(path: Path, runtime: str, precision: str, threads: int | None):
     options = {"precision": precision} if runtime == "openvino" else {}  # the other runtimes run it as stored
     return load_runner(path, runtime, threads=threads, **options)
 
@@ -56,7 +56,7 @@ def _calls(block, runtime: str, precision: str, threads: int | None, folder: Pat
     out = {}
     for variant in VARIANTS:
         onnx.save(lower(block, runtime, {"*": variant})[0], str(folder / f"{variant}.onnx"))
-        out[variant] = _runner(folder / f"{variant}.onnx", runtime, precision, threads).bind(x)
+        out[variant] = timing_runner(folder / f"{variant}.onnx", runtime, precision, threads).bind(x)
     return out
 
 
