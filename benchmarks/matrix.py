@@ -76,20 +76,16 @@ def settings() -> list[Setting]:
     return out
 
 
-def applies(subject: Subject, target_name: str, precision: str) -> bool:
-    """Lowering options go to the targets that take them (ONNX-built ones and executorch); tuned plans are timed on
-    ONNX blocks, so only targets built from the base ONNX take those."""
-    target = get_target(target_name)
-    lowers = target.accepts("lowering", precision)
-    return (lowers or not subject.options) and (target.from_onnx or not subject.tuned)
-
-
 def wanted(subject: Subject, target_name: str, precision: str, left_out: frozenset = frozenset()) -> bool:
-    """Whether the matrix exports and times this subject at this target and precision; `left_out` holds the
-    (target, precision) pairs a run leaves out of the variant study."""
-    if subject.fp32_only and precision != "fp32" or not applies(subject, target_name, precision):
-        return False
-    return subject not in VARIANT_STUDY or (target_name, precision) not in left_out
+    """Whether the matrix exports and times this subject at this target and precision. Lowering options go to the
+    targets that take them (ONNX-built ones and executorch); tuned plans are timed on float ONNX blocks, so only FP32
+    targets built from the base ONNX take those; `left_out` holds the (target, precision) pairs a run leaves out of
+    the variant study."""
+    target = get_target(target_name)
+    takes_options = target.accepts("lowering", precision) or not subject.options
+    takes_plan = not subject.tuned or target.from_onnx
+    in_run = subject not in VARIANT_STUDY or (target_name, precision) not in left_out
+    return takes_options and takes_plan and in_run and not (subject.fp32_only and precision != "fp32")
 
 
 def configs(left_out: frozenset = frozenset()) -> list[tuple[Subject, Setting]]:
