@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import matrix
+import numpy as np
 import timing
 
 from igcv_deploy.isa import CLASS
@@ -37,10 +38,14 @@ class Int8Target(NamedTuple):
 
 
 def ratio(results: dict, a: str, b: str, setting_a, setting_b=None) -> dict | None:
-    """Latency of subject `a` over subject `b`, per round (None where either was not timed)."""
-    t = results["timings"]
+    """Latency of subject `a` over subject `b`, per round: from the paired stage where both were timed in one
+    process (run.paired_stage), else from the rotated process rounds; None where either was not timed."""
     ka = matrix.config_key(matrix.SUBJECT[a], setting_a)
     kb = matrix.config_key(matrix.SUBJECT[b], setting_b or setting_a)
+    for group in results.get("paired", {}).get("samples", {}).values():
+        if ka in group and kb in group:
+            return timing.spread(np.array(group[ka]) / np.array(group[kb]), "paired")
+    t = results["timings"]
     return timing.ratio(t[ka], t[kb]) if t.get(ka) and t.get(kb) else None
 
 

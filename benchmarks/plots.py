@@ -23,7 +23,7 @@ def write_plots(results: dict, settings, out: Path) -> str:
 
 
 def _grouped_bars(plt, ax, labels: list[str], series: dict[str, list[tuple[float, float, float] | None]]) -> None:
-    """Bars per group with min-max error bars; series {name: [(median, low, high) or None per group]}."""
+    """Bars per group with error bars from low to high; series {name: [(median, low, high) or None per group]}."""
     width = 0.8 / len(series)
     x = np.arange(len(labels))
     for i, (name, values) in enumerate(series.items()):
@@ -63,13 +63,13 @@ def ratio_bars(plt, results: dict, settings, out: Path, isa_class: str) -> tuple
     series = {}
     for name, (a, b) in RATIO_COLUMNS.items():
         values = [ratio(results, a, b, s) for s in settings]
-        series[name] = [(r["median"], r["min"], r["max"]) if r else None for r in values]
+        series[name] = [(r["median"], *r["iqr"]) if r else None for r in values]
     fig, ax = plt.subplots(figsize=(11, 5))
     _grouped_bars(plt, ax, [s.label for s in settings], series)
     ax.axhline(GOAL_RATIO, color="k", ls="--", lw=1, label=f"goal {GOAL_RATIO} ({', '.join(GOAL_RATIO_RUNTIMES)})")
     ax.axhline(GOAL_PERM, color="grey", ls=":", lw=1, label=f"perm. goal {GOAL_PERM}")
     ax.axhline(1.0, color="k", lw=0.5)
-    ax.set_ylabel("latency ratio (per round; bars: min-max)")
+    ax.set_ylabel("latency ratio (per round; bars: interquartile range)")
     ax.set_title(f"Headline ratios, {results['machine']['cpu_model']} ({isa_class})")
     ax.legend(fontsize=8)
     return f"Ratios against the goals, {isa_class}", _save(plt, fig, out, f"ratios-{isa_class}.png")

@@ -36,20 +36,39 @@ def fmt_ms(t: dict) -> str:
 
 
 def fmt_ratio(r: dict | None) -> str:
-    return "n/a" if r is None else f"{r['median']:.2f}× ({r['min']:.2f}–{r['max']:.2f})"
+    return "n/a" if r is None else f"{r['median']:.2f}× ({r['iqr'][0]:.2f}–{r['iqr'][1]:.2f})"
+
+
+def by_setting_table(settings, cell) -> str:
+    """One row per setting, one column per headline subject, cell(subject, setting) in each."""
+    rows = [[setting.label, *(cell(subject, setting) for subject in matrix.SUBJECTS)] for setting in settings]
+    return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
 
 
 def latency_section(results: dict, settings) -> str:
-    rows = []
-    for setting in settings:
-        cells = [
-            timing.summary(results["timings"][k])
-            if results["timings"].get(k := matrix.config_key(s, setting))
-            else None
-            for s in matrix.SUBJECTS
-        ]
-        rows.append([setting.label, *(fmt_ms(c) if c else "n/a" for c in cells)])
-    return markdown_table(["runtime × precision", *(s.label for s in matrix.SUBJECTS)], rows)
+    def cell(subject, setting) -> str:
+        records = results["timings"].get(matrix.config_key(subject, setting))
+        return fmt_ms(timing.summary(records)) if records else "n/a"
+
+    return by_setting_table(settings, cell)
+
+
+def paired_section(results: dict, settings) -> str:
+    """The paired stage's latencies: median of its round p50s (min–max), the timings the headline ratios come from."""
+    stage = results.get("paired", {})
+    samples = {key: p50 for group in stage.get("samples", {}).values() for key, p50 in group.items()}
+    if not samples:
+        return "_none: this run has no paired stage (its ratios come from the process rounds)_"
+
+    def cell(subject, setting) -> str:
+        p50 = samples.get(matrix.config_key(subject, setting))
+        return fmt_ms(timing.summary_ms(p50)) if p50 else "n/a"
+
+    intro = (
+        f"Each runtime's configurations loaded into one process and timed in turn, {plural(stage['rounds'], 'round')}"
+        f" × {stage['seconds']} s each (`benchmarks/paired.py`); the headline ratios are taken within each round."
+    )
+    return f"{intro}\n\n{by_setting_table(settings, cell)}"
 
 
 def ratio_rows(results: dict, settings) -> list[list[str]]:
@@ -120,7 +139,7 @@ def export_row(results: dict) -> list[str]:
 
 def goals_section(results: dict, settings) -> str:
     rows = [*int8_rows(results), *tuned_rows(results, settings), export_row(results)]
-    return markdown_table(["goal", "target", "measured (median, min–max over rounds)", "met"], rows)
+    return markdown_table(["goal", "target", "measured (median, interquartile range over rounds)", "met"], rows)
 
 
 def roofline_section(results: dict, settings) -> str:
@@ -294,7 +313,8 @@ def class_report(results: dict, out: Path) -> str:
             ratio_rows(results, settings),
         ),
         "Other goals": goals_section(results, settings),
-        "Latency (ms)": latency_section(results, settings),
+        "Latency (ms), one process per round": latency_section(results, settings),
+        "Latency (ms), paired in one process": paired_section(results, settings),
         "Roofline": roofline_section(results, settings),
         "Lowering variants, whole network": study_section(results, settings),
         "Tuned per-block plans (`igcv-profile tune`: block micro-benchmarks, ms)": plan_section(results),
@@ -319,8 +339,10 @@ def write_report(out: Path) -> Path:
             "One run per CPU instruction-set class (`igcv_deploy/isa.py`), kept in "
             f"`{store.FOLDER}/<class>.json` beside this file: a run replaces its own class's file and leaves the "
             "others, and this page is rendered from all of them (`benchmarks/run.py --render-only` renders it "
-            "again without measuring). Each cell: median of the round medians (min–max over rounds); each ratio "
-            "is computed per round, side by side, then median (min–max).",
+            "again without measuring). A latency cell: median of the round medians (min–max over rounds). A ratio: "
+            "computed per round, side by side, then median (interquartile range over rounds); each runtime's headline "
+            "configurations are timed for their ratios in one process, in interleaved rounds (`benchmarks/paired.py`), "
+            "the others in one `igcv-profile` process per round.",
             runs_table(runs),
             "## Headline ratios side by side (one column per ISA class)\n\n" + side_by_side(runs),
             *(class_report(results, out) for results in runs.values()),

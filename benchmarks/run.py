@@ -1,4 +1,4 @@
-"""IGCV3-D vs MobileNetV2 benchmark suite (docs/performance.md): export, tune, time, profile, report.
+"""IGCV3-D vs MobileNetV2 benchmark suite (docs/performance.md): export, tune, time, pair, profile, report.
 
   .venv/bin/python benchmarks/run.py            # the full run (make bench), ~40 min on 2 cores
   .venv/bin/python benchmarks/run.py --smoke    # CI: every configuration once (but ExecuTorch INT8 variants)
@@ -12,10 +12,10 @@ all of them (or under --out); bundles, tuned plans and per-layer profiles go to 
 The smoke proves the suite works end to end, not what it measures: every export (the same subjects, settings and
 bundles as the full run, at a small input size, one calibration image, by two worker processes; of the variant study
 only the ExecuTorch FP32 bundles, since an ExecuTorch INT8 export takes minutes and the headline subjects already
-cover that path), the tuning, one
-timed run of every configuration and one per-layer run of every headline configuration (a few calls each, no waiting
-for a quiet machine), then the report and the plots, written under --work (default artifacts/bench-smoke), never
-into benchmarks/. Either mode exits 1 when any configuration failed (the report lists them under Missing).
+cover that path), the tuning, one timed run of every configuration, two paired rounds and one per-layer run of every
+headline configuration (a few calls each, no waiting for a quiet machine), then the report and the plots, written
+under --work (default artifacts/bench-smoke), never into benchmarks/. Either mode exits 1 when any configuration
+failed (the report lists them under Missing).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import exports
 import matrix
+import paired
 import profiles
 import store
 import timing
@@ -56,6 +57,8 @@ class Mode:
     imgsz: int | None  # input size of every export (None: the model's, 224)
     tune_rounds: int
     tune_seconds: float
+    paired_rounds: int  # the paired stage (benchmarks/paired.py): interleaved rounds in one process per runtime
+    paired_seconds: float  # timed seconds per configuration per paired round
     peak_repeats: int
     export_workers: int  # 0: one igcv-export process per bundle, in turn; N: N worker processes (exports.Exporter)
     study_left_out: frozenset  # (target, precision) pairs left out of the variant study
@@ -73,6 +76,8 @@ FULL = Mode(
     imgsz=None,
     tune_rounds=3,
     tune_seconds=0.2,
+    paired_rounds=30,
+    paired_seconds=0.3,
     peak_repeats=30,
     export_workers=0,
     study_left_out=frozenset(),
@@ -89,6 +94,8 @@ SMOKE = Mode(
     imgsz=64,
     tune_rounds=1,
     tune_seconds=0.0,
+    paired_rounds=2,
+    paired_seconds=0.0,
     peak_repeats=3,
     export_workers=2,
     # an ExecuTorch INT8 export takes 1.5-5 min even at 64 px; the full run keeps these, the smoke their FP32 twins
@@ -275,6 +282,24 @@ def jobs_for(configs, artifacts: dict, results: dict) -> dict:
     return jobs
 
 
+def paired_stage(headline: dict, mode: Mode, results: dict) -> dict:
+    """Each runtime's headline configurations loaded into this process and timed in interleaved rounds
+    (benchmarks/paired.py): {"rounds", "seconds", "samples": {runtime: {config key: [p50 ms per round]}}}, the
+    measurement the goals' ratios are judged by (goals.ratio)."""
+    groups: dict[str, dict] = {}
+    for key, job in headline.items():
+        groups.setdefault(job[1], {})[key] = job
+    samples = {}
+    for runtime, group in groups.items():
+        say(f"paired: {len(group)} {runtime} configurations, {mode.paired_rounds} rounds of {mode.paired_seconds} s")
+        try:
+            samples[runtime] = paired.samples(group, mode.paired_rounds, mode.paired_seconds, say)
+        except Exception as exc:  # recorded: those ratios come from the process rounds, the run goes on
+            results["missing"][f"paired timing on {runtime}"] = f"{type(exc).__name__}: {exc}"
+            say(f"paired timing on {runtime} FAILED: {exc}")
+    return {"rounds": mode.paired_rounds, "seconds": mode.paired_seconds, "samples": samples}
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     from results_md import write_report
@@ -318,12 +343,10 @@ def measure(args) -> dict:
     gate = timing.QuietGate(args.quiet_budget)
     results["timings"], failed = timing.rotated_rounds(jobs, args.rounds, args.effort, gate, say)
     results["missing"] |= failed
-    headline = {
-        key: job
-        for key, job in jobs.items()
-        if matrix.SUBJECT[key.split("@")[0]] in matrix.SUBJECTS and get_runtime(job[1]).layer_times
-    }
-    results["layers"], failed = profiles.layer_profiles(headline, args.work / "profiles", args.layer_effort, say)
+    headline = {key: job for key, job in jobs.items() if matrix.SUBJECT[key.split("@")[0]] in matrix.SUBJECTS}
+    results["paired"] = paired_stage(headline, args.mode, results)
+    profiled = {key: job for key, job in headline.items() if get_runtime(job[1]).layer_times}
+    results["layers"], failed = profiles.layer_profiles(profiled, args.work / "profiles", args.layer_effort, say)
     results["missing"] |= {f"per-layer profile {key}": why for key, why in failed.items()}
     results["macs_by_role"] = {
         s.key: profiles.macs_by_role(artifacts[(s.key, "onnx", "fp32")] / "model.onnx")

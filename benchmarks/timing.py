@@ -144,7 +144,11 @@ def rotated_rounds(
 
 def summary(records: list[dict]) -> dict:
     """Median of the round medians, and their spread (min-max and interquartile range)."""
-    p50 = np.array([r["p50_ms"] for r in records])
+    return summary_ms([r["p50_ms"] for r in records])
+
+
+def summary_ms(round_p50_ms: list[float]) -> dict:
+    p50 = np.array(round_p50_ms)
     q1, q3 = np.percentile(p50, (25, 75))
     return {
         "median_ms": float(np.median(p50)),
@@ -157,11 +161,18 @@ def summary(records: list[dict]) -> dict:
 
 
 def ratio(numerator: list[dict], denominator: list[dict]) -> dict:
-    """A ratio measured side by side: per round, then the median and min-max over rounds."""
-    per_round = np.array([a["p50_ms"] / b["p50_ms"] for a, b in zip(numerator, denominator)])
+    """A ratio measured side by side in rotated process rounds: per round, then summarised (`spread`)."""
+    return spread(np.array([a["p50_ms"] / b["p50_ms"] for a, b in zip(numerator, denominator)]), "rounds")
+
+
+def spread(per_round: np.ndarray, method: str) -> dict:
+    """Median, min-max and interquartile range of a ratio taken per round, and how its rounds were timed."""
+    q1, q3 = np.percentile(per_round, (25, 75))
     return {
         "median": float(np.median(per_round)),
         "min": float(per_round.min()),
         "max": float(per_round.max()),
+        "iqr": [float(q1), float(q3)],
+        "method": method,
         "per_round": per_round.round(4).tolist(),
     }

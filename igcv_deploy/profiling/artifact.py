@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..bundle import Bundle, sha256
 from ..errors import IGCVError
+from ..runtimes.registry import get_runtime, runtime_for
 
 GRAPH_SUFFIXES = (".onnx", ".xml")
 
@@ -58,3 +59,11 @@ def resolve(target: str | Path) -> Artifact:
     if path.is_file():
         return Artifact(path)
     raise IGCVError(f"'{target}' does not exist", "pass a bundle folder or a .onnx/.ort/.xml/.engine file")
+
+
+def resolve_for_runtime(target: str | Path, runtime: str | None) -> tuple[Artifact, str]:
+    """The artifact and the runtime that loads it: `runtime`'s file in a bundle (its suffix picks one if None)."""
+    artifact = resolve(target)
+    if runtime:
+        artifact = artifact.file_for(get_runtime(runtime).suffixes)
+    return artifact, runtime_for(artifact.path, runtime)

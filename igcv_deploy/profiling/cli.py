@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import UsageError, run_guarded
 from ..runtimes.openvino import PRECISION_HINTS, OpenVINOOptions
-from ..runtimes.registry import get_runtime, runtime_for, runtime_names, runtimes_listing
+from ..runtimes.registry import runtime_names, runtimes_listing
 
 OPENVINO_ONLY = ("hint", "streams", "precision")
 
@@ -113,14 +113,11 @@ def runtime_options(args: argparse.Namespace, runtime: str) -> dict:
 
 
 def build_request(args: argparse.Namespace):
-    from .artifact import resolve
+    from .artifact import resolve_for_runtime
     from .harness import Request
     from .timing import Plan
 
-    artifact = resolve(args.artifact)
-    if args.runtime:
-        artifact = artifact.file_for(get_runtime(args.runtime).suffixes)
-    runtime = runtime_for(artifact.path, args.runtime)
+    artifact, runtime = resolve_for_runtime(args.artifact, args.runtime)
     check_arguments(args, runtime)
     plan = Plan(args.warmup_iters, args.warmup_time, args.iterations, args.duration)
     return Request(

@@ -114,12 +114,13 @@ def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, 
 
 
 def rotated_round_samples(calls: dict, rounds: int, timing: Plan, progress) -> dict:
-    """Rotated rounds over every block and form in turn: {signature: {form: [p50 ms per round]}}."""
+    """Rounds over every group and call in turn: {group: {call: [p50 ms per round]}} (in tune, a group is a block
+    shape and its calls the lowerings)."""
     samples = {sig: {v: [] for v in variants} for sig, variants in calls.items()}
     for r in range(rounds):
         for sig, variants in calls.items():
             for variant, call in variants.items():
                 samples[sig][variant].append(summarize(measure(call, timing)[0])["latency_ms"]["p50"])
         if progress:
-            progress(f"round {r + 1}/{rounds}: {len(calls)} block shapes x {len(variants)} lowerings timed")
+            progress(f"round {r + 1}/{rounds}: {sum(map(len, calls.values()))} timings in {len(calls)} groups")
     return samples

@@ -25,3 +25,22 @@ def test_two_bundles_side_by_side(tmp_path, run_cli, capsys):
     assert [row.split(" | ")[0][2:] for row in rows] == bundles
     assert rows[0].endswith("| 1.000x (1.000-1.000) |")
     assert float(rows[1].split(" | ")[1]) > 0
+
+
+def test_bench_paired_stage_groups_by_runtime_and_records_a_failed_group(tmp_path, run_cli):
+    import run
+
+    bundle = str(tmp_path / "igcv3")
+    assert run_cli("--model", "igcv3-0.25", "--imgsz", "32", "--output", bundle)[0] == 0
+    headline = {
+        "igcv3@onnxruntime-fp32": (bundle, "onnxruntime", None),
+        "igcv3-native@onnxruntime-fp32": (bundle, "onnxruntime", None),
+        "igcv3@openvino-fp32-fp32": (tmp_path / "absent", "openvino", "fp32"),
+    }
+    results = {"missing": {}}
+    stage = run.paired_stage(headline, run.SMOKE, results)
+    assert (stage["rounds"], list(stage["samples"])) == (run.SMOKE.paired_rounds, ["onnxruntime"])
+    group = stage["samples"]["onnxruntime"]
+    assert list(group) == ["igcv3@onnxruntime-fp32", "igcv3-native@onnxruntime-fp32"]
+    assert all(len(p50) == run.SMOKE.paired_rounds and min(p50) > 0 for p50 in group.values())
+    assert "does not exist" in results["missing"]["paired timing on openvino"]

@@ -117,3 +117,20 @@ def test_smoke_leaves_only_the_executorch_int8_variant_study_out():
     assert dropped == {f"{v}@executorch-int8" for v in variants}
     assert {f"{v}@executorch-fp32" for v in variants} <= {matrix.config_key(s, t) for s, t in smoke}
     assert {"igcv3@executorch-int8", "igcv3-native@executorch-int8"} <= {matrix.config_key(s, t) for s, t in smoke}
+
+
+def test_ratios_come_from_the_paired_stage_where_both_sides_were_in_it():
+    # process rounds say 1.50x for default / MNv2; the paired stage (the machine halved its speed in round 2) 1.20x
+    timings = onnxruntime_fp32(mobilenetv2=(10, 10), igcv3=(15, 15), igcv3_tuned=(14, 14))
+    results = synthetic_run("x86-avx2", "AMD EPYC", timings)
+    group = {f"igcv3@{ORT_FP32}": [12.0, 24.0], f"mobilenetv2@{ORT_FP32}": [10.0, 20.0]}
+    results["paired"] = {"rounds": 2, "seconds": 0.3, "samples": {"onnxruntime": group}}
+    setting = next(s for s in results_md.settings_of(results) if s.key == ORT_FP32)
+    pair = goals.ratio(results, "igcv3", "mobilenetv2", setting)
+    assert (pair["median"], pair["iqr"], pair["method"]) == (pytest.approx(1.2), pytest.approx([1.2, 1.2]), "paired")
+    tuned = goals.tuned_gap(results, setting)  # the tuned bundle was not in the paired stage: process rounds
+    assert (tuned["median"], tuned["method"]) == (pytest.approx(15 / 14), "rounds")
+    assert table_row(results_md.paired_section(results, [setting]), "onnxruntime FP32")[1:3] == [
+        "15.00 (10.00–20.00)",
+        "18.00 (12.00–24.00)",
+    ]
