@@ -1,6 +1,6 @@
 """IGCV3-D vs MobileNetV2 benchmark suite (docs/performance.md): export, tune, time, pair, profile, report.
 
-  .venv/bin/python benchmarks/run.py            # the full run (make bench), ~40 min on 2 cores
+  .venv/bin/python benchmarks/run.py            # the full run (make bench), ~75 min from scratch on 2 cores
   .venv/bin/python benchmarks/run.py --smoke    # CI: every configuration once (but ExecuTorch INT8 variants)
   .venv/bin/python benchmarks/run.py --render-only  # RESULTS.md and plots again from the kept results
 
