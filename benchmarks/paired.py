@@ -44,9 +44,8 @@ def ratios_to_first(samples: dict[str, list[float]]) -> dict[str, dict]:
     base = np.array(next(iter(samples.values())))
     out = {}
     for name, p50 in samples.items():
-        ratio = np.array(p50) / base
-        q1, median, q3 = np.percentile(ratio, [25, 50, 75])
-        out[name] = {"p50_ms": float(np.median(p50)), "ratio": float(median), "iqr": [float(q1), float(q3)]}
+        ratio = timing.spread(np.array(p50) / base, "paired")
+        out[name] = {"p50_ms": float(np.median(p50)), "ratio": ratio["median"], "iqr": ratio["iqr"]}
     return out
 
 
