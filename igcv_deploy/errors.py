@@ -58,6 +58,13 @@ def require(module: str, extra: str):
         raise MissingBackendError(module, extra) from exc
 
 
+def unexpected_failure(exc: Exception) -> str:
+    """One line for an exception nobody expected: its type, its message (or that it has none) and the step."""
+    message = " ".join(str(exc).split()) or "(no message)"
+    step = getattr(exc, "igcv_step", None)
+    return f"{type(exc).__name__}: {message}" + (f" during '{step}'" if step else "")
+
+
 def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> int:
     """Run a CLI command: expected errors and crashes become one stderr line and an exit code."""
     import os
@@ -79,10 +86,8 @@ def run_guarded(command, argv: list[str], interrupted: str = "interrupted") -> i
     except Exception as exc:  # an unexpected failure still gets one line; the traceback on request
         if os.environ.get("IGCV_DEBUG"):
             raise
-        print(
-            f"error: {type(exc).__name__}: {exc} (rerun with IGCV_DEBUG=1 for a traceback and report it)",
-            file=sys.stderr,
-        )
+        hint = "rerun with IGCV_DEBUG=1 for a traceback and report it"
+        print(f"error: {unexpected_failure(exc)} ({hint})", file=sys.stderr)
         return 1
     finally:
         if in_main_thread:

@@ -20,8 +20,13 @@ def step(label: str):
     """`with step("export to ONNX"):` shows a spinner on a terminal and logs the step's duration."""
     console = _console()
     start = time.perf_counter()
-    with console.status(f"{label}...") if console.is_terminal else contextlib.nullcontext():
-        yield
+    try:
+        with console.status(f"{label}...") if console.is_terminal else contextlib.nullcontext():
+            yield
+    except Exception as exc:
+        if not hasattr(exc, "igcv_step"):  # the innermost step names where an unexpected failure happened
+            exc.igcv_step = label
+        raise
     elapsed = time.perf_counter() - start
     _timings[label] = round(_timings.get(label, 0.0) + elapsed, 2)
     console.print(f"[green]✓[/green] {label} ({elapsed:.1f} s)")

@@ -15,13 +15,22 @@ def _size(path: Path) -> str:
     return ""
 
 
+def agreement(parity: dict) -> tuple[str, str]:
+    """(kind, value): top-1 agreement of class scores, per-pixel agreement of dense maps; none for other outputs."""
+    if "top1_agreement" in parity:
+        return "top-1", f"{parity['top1_agreement']:.3f}"
+    if "pixel_agreement" in parity:
+        return "per-pixel", f"{parity['pixel_agreement']:.3f}"
+    return "no", "-"
+
+
 def print_export_summary(output: Path, manifest: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title=f"{manifest['model']['name']} -> {manifest['target']} ({manifest['precision']})")
-    for column in ("file", "size", "runtime", "max abs err", "max rel err", "cosine", "top-1 agree"):
+    for column in ("file", "size", "runtime", "max abs err", "max rel err", "cosine", "agreement"):
         table.add_column(column)
     artifacts = manifest.get("artifacts", {})
     for relative in manifest["files"]:
@@ -32,7 +41,7 @@ def print_export_summary(output: Path, manifest: dict) -> None:
                 f"{parity['max_abs_err']:.2e}",
                 f"{parity['max_rel_err']:.2e}",
                 f"{parity['cosine']:.6f}",
-                f"{parity['top1_agreement']:.3f}",
+                " ".join(agreement(parity)),
             ]
             if parity
             else ["-"] * 5
@@ -43,7 +52,14 @@ def print_export_summary(output: Path, manifest: dict) -> None:
     if parity:
         console.print(
             f"parity vs {parity['reference']} on {parity['n_samples']} real inputs: max rel err "
-            f"{parity['max_rel_err']:.2e}, top-1 agreement {parity['top1_agreement']:.3f}"
+            f"{parity['max_rel_err']:.2e}, {' agreement '.join(agreement(parity))}"
+        )
+    if parity.get("limits", {}).get("against") == "pytorch-float64":
+        exact = parity["float64"]
+        console.print(
+            f"judged against PyTorch in float64: PyTorch's own FP32 error is {exact['pytorch_fp32_max_rel_err']:.2e} "
+            f"on this model, the artifact's {exact['artifact']['max_rel_err']:.2e} "
+            f"(limit {parity['limits']['max_rel_err']:.2e})"
         )
     for line in manifest.get("next_steps_notes", []):
         console.print(line)

@@ -92,7 +92,10 @@ def batched(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy whose batch dimension is free, so evaluation runs many images per call.
 
     Exports have a static batch and Reshape targets such as [1, 2, C/2, H, W]; a leading batch-sized
-    constant becomes 0 (copy the input's dimension). Only used for measuring; artifacts keep their shapes.
+    constant becomes 0 (copy the input's dimension), and a Reshape that read 0 literally (allowzero=1, as torch's
+    dynamo exporter writes) is told to copy it instead. Only used for measuring; artifacts keep their shapes.
+    Callers check the copy against the original (calibration.evaluate.evaluation_model): a batch baked in elsewhere
+    is not found here.
     """
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
@@ -103,17 +106,25 @@ def batched(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.value_info[:]
     if batch:
         shapes = {node.input[1] for node in graph.node if node.op_type == "Reshape"}
-        for init in graph.initializer:
-            if init.name in shapes:
-                _free_batch(init, batch)
+        tensors = [(init.name, init) for init in graph.initializer]
+        tensors += [(node.output[0], node.attribute[0].t) for node in graph.node if node.op_type == "Constant"]
+        freed = {name for name, tensor in tensors if name in shapes and _free_batch(tensor, batch)}
         for node in graph.node:
-            if node.op_type == "Constant" and node.output[0] in shapes:
-                _free_batch(node.attribute[0].t, batch)
+            if node.op_type == "Reshape" and node.input[1] in freed:
+                _copy_zeros(node)
     return copy
 
 
-def _free_batch(tensor: onnx.TensorProto, batch: int) -> None:
+def _free_batch(tensor: onnx.TensorProto, batch: int) -> bool:
     shape = numpy_helper.to_array(tensor).copy()
-    if shape.ndim == 1 and len(shape) > 1 and shape[0] == batch:
+    if shape.ndim == 1 and len(shape) > 1 and shape[0] == batch and 0 not in shape[1:]:
         shape[0] = 0
         tensor.CopyFrom(numpy_helper.from_array(shape, tensor.name))
+        return True
+    return False
+
+
+def _copy_zeros(reshape: onnx.NodeProto) -> None:
+    for attribute in reshape.attribute:
+        if attribute.name == "allowzero":
+            attribute.i = 0

@@ -17,6 +17,7 @@ from ..bundle import SCHEMA_VERSION
 from ..errors import IGCVError, UsageError
 from ..progress import step
 from ..runtimes.onnxruntime import OnnxRuntimeRunner
+from ..runtimes.parity import output_kind
 from .context import ExportContext
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
@@ -44,8 +45,12 @@ def check_exporter(exporter: str, opset: int) -> None:
         )
 
 
-def torch_to_onnx(model, input_shape: list, path: Path, exporter: str, opset: int, dynamic_batch: bool) -> None:
+def torch_to_onnx(
+    model, input_shape: list, path: Path, exporter: str, opset: int, dynamic_batch: bool, outputs: int = 1
+) -> None:
     import torch
+
+    names = output_names(outputs)
 
     example = torch.zeros([1 if dynamic_batch else input_shape[0], *input_shape[1:]])
     with warnings.catch_warnings(), torch.no_grad():
@@ -59,12 +64,12 @@ def torch_to_onnx(model, input_shape: list, path: Path, exporter: str, opset: in
                 opset_version=opset,
                 dynamic_shapes=dims,
                 input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
+                output_names=names,
                 verbose=False,
             )
             program.save(str(path), external_data=False)
         else:
-            axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+            axes = {name: {0: "batch"} for name in [INPUT_NAME, *names]} if dynamic_batch else None
             torch.onnx.export(
                 model,
                 (example,),
@@ -72,7 +77,7 @@ def torch_to_onnx(model, input_shape: list, path: Path, exporter: str, opset: in
                 dynamo=False,
                 opset_version=opset,
                 input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
+                output_names=names,
                 dynamic_axes=axes,
             )
 
@@ -151,7 +156,8 @@ def write_raw_onnx(ctx: ExportContext, raw: Path) -> None:
             prepare(ctx.prepared.source.path, raw, ctx.input_shape[0], request.opset, (INPUT_NAME, OUTPUT_NAME))
         return
     with step(f"torch.onnx export ({request.exporter}, opset {request.opset})"):
-        torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch)
+        outputs = 1 + len(ctx.extra_references)
+        torch_to_onnx(ctx.model, ctx.input_shape, raw, request.exporter, request.opset, request.dynamic_batch, outputs)
 
 
 def base_onnx(ctx: ExportContext) -> Path:
@@ -198,3 +204,18 @@ def write_float_onnx(ctx: ExportContext, name: str = "model.onnx", primary: bool
 
 def input_spec(ctx: ExportContext) -> list[dict]:
     return [{"name": INPUT_NAME, "shape": ctx.input_shape, "dtype": str(np.dtype(np.float32))}]
+
+
+def output_names(count: int) -> list[str]:
+    """The artifact's output names: the first is the logits (or map), then output_1, output_2, ..."""
+    return [OUTPUT_NAME, *(f"output_{index}" for index in range(1, count))]
+
+
+def output_spec(ctx: ExportContext) -> list[dict]:
+    """Name, shape (batch as exported), dtype and kind of every output, from the reference outputs."""
+    references = [ctx.reference, *ctx.extra_references]
+    batch, dtype = ctx.input_shape[0], str(np.dtype(np.float32))
+    return [
+        {"name": name, "shape": [batch, *ref.shape[1:]], "dtype": dtype, "kind": output_kind(ref.shape)}
+        for name, ref in zip(output_names(len(references)), references)
+    ]

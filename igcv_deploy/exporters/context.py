@@ -17,10 +17,17 @@ from ..targets import get_target
 # runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
 ONNX_REFERENCE = "onnxruntime (original ONNX file)"  # the reference when the export starts from an ONNX file
 PARITY_GATES = {
-    "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "cosine": 0.9999},
-    "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "cosine": 0.999},
-    "int8": {"max_rel_err": float("inf"), "top1_agreement": 0.0, "cosine": 0.9},
+    # Dense maps (a class per pixel) allow a few near-tied pixels to flip where class vectors allow none.
+    "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "pixel_agreement": 0.999, "cosine": 0.9999},
+    "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "pixel_agreement": 0.99, "cosine": 0.999},
+    "int8": {"max_rel_err": None, "top1_agreement": 0.0, "pixel_agreement": 0.0, "cosine": 0.9},  # None: no limit
 }
+# An ill-conditioned network (deep, randomly initialised) amplifies rounding: PyTorch's own FP32 result can be far
+# from the exact (float64) one. A correct FP32 runtime rounds as often, in another order and with other algorithms
+# (Winograd, blocked GEMMs): measured on pytorchcv's random-init IGCV3 at 224, onnxruntime and OpenVINO were 1.0x
+# PyTorch's own distance from float64 (7.0e-4 vs 7.1e-4). 10x leaves a decade for other runtimes and algorithms,
+# and stays far below a wrong graph's error (a misplaced permutation: rel err 0.1-1, cosine well below 0.9999).
+FLOAT64_NOISE_FACTOR = 10.0
 
 
 @dataclass
@@ -72,6 +79,7 @@ class ExportContext:
     reference: np.ndarray
     manifest: dict
     cache: dict = field(default_factory=dict)
+    extra_references: list = field(default_factory=list)  # the reference's outputs after the first, if any
 
     @property
     def config(self):
@@ -107,9 +115,23 @@ class ExportContext:
 
     def measure_parity(self, runner) -> dict:
         """Run an artifact on the real samples and compare it with the PyTorch reference."""
-        outputs = runner.run_batches(self.samples, 1 if self.request.dynamic_batch else self.request.batch)
-        figures = compare(self.reference, outputs, "pytorch" if self.model is not None else ONNX_REFERENCE)
-        return {**figures, "runtime": runner.name, "runtime_version": runner.version}
+        return self._parity_figures(runner, self._artifact_outputs(runner))
+
+    def _artifact_outputs(self, runner) -> list[np.ndarray]:
+        outputs = runner.run_batches_all(self.samples, 1 if self.request.dynamic_batch else self.request.batch)
+        if len(outputs) != 1 + len(self.extra_references):
+            raise IGCVError(
+                f"the {runner.name} artifact has {len(outputs)} outputs, the model {1 + len(self.extra_references)}",
+                "report it: an output was lost or added on the way",
+            )
+        return outputs
+
+    def _parity_figures(self, runner, outputs: list[np.ndarray]) -> dict:
+        """The first output's figures (what summaries show), and every output's where there are several."""
+        name = "pytorch" if self.model is not None else ONNX_REFERENCE
+        each = [compare(ref, out, name) for ref, out in zip([self.reference, *self.extra_references], outputs)]
+        extra = {"per_output": each} if len(each) > 1 else {}
+        return {**each[0], **extra, "runtime": runner.name, "runtime_version": runner.version}
 
     def labelled_accuracy(self, runner, calib) -> dict | None:
         """Top-1 of the original model vs the artifact on the calibration source's labelled evaluation split."""
@@ -134,32 +156,89 @@ class ExportContext:
     def check_parity(self, artifact: str, runner, precision: str | None = None, primary: bool = False) -> dict:
         """Measure an artifact's parity, record it in the manifest, and gate it by precision."""
         precision = precision or self.precision
-        figures = self.measure_parity(runner)
+        outputs = self._artifact_outputs(runner)
+        figures = self._parity_figures(runner, outputs)
+        limits = self._limits(precision)
+        if not self.request.allow_parity_failure and not all_within(figures, limits) and self._scalable(precision):
+            figures["float64"], limits = self._float64_judgement(outputs[0], limits)
+        figures["limits"] = limits
         self.manifest.setdefault("artifacts", {})[artifact] = {"precision": precision, "parity": figures}
         if primary:
             self.manifest["parity"] = figures
-        self._gate(artifact, precision, figures)
+        if not self.request.allow_parity_failure:
+            self._gate(artifact, figures, limits)
         return figures
+
+    def _limits(self, precision: str) -> dict:
+        limits = {**PARITY_GATES[precision], "against": "reference"}
+        if precision == "fp32" and self.request.parity_tol is not None:
+            limits["max_rel_err"] = self.request.parity_tol
+        return limits
+
+    def _scalable(self, precision: str) -> bool:
+        """The FP32 gate may scale with the model's own float noise: not when --parity-tol fixes it, and only with a
+        PyTorch module to run in float64."""
+        return precision == "fp32" and self.request.parity_tol is None and self.model is not None
+
+    def float64_reference(self) -> np.ndarray | None:
+        """The PyTorch module in double precision on the parity samples (cached; None if it cannot run in float64)."""
+        if "float64_reference" not in self.cache:
+            from ..progress import step
+
+            with step("float64 reference (the FP32 gate failed: measuring PyTorch's own FP32 error)"):
+                self.cache["float64_reference"] = self.prepared.reference_float64(self.samples)
+        return self.cache["float64_reference"]
+
+    def _float64_judgement(self, outputs: np.ndarray, limits: dict) -> tuple[dict, dict]:
+        """Where PyTorch's own FP32 result is more than the gate away from float64 (an ill-conditioned network), judge
+        the artifact against float64 with a limit of FLOAT64_NOISE_FACTOR x PyTorch's FP32 error."""
+        exact = self.float64_reference()
+        if exact is None or self.extra_references:  # multi-output models keep the plain gate
+            return {"available": False}, limits
+        noise = compare(exact, self.reference)["max_rel_err"]
+        record = {"pytorch_fp32_max_rel_err": noise, "artifact": compare(exact, outputs, "pytorch-float64")}
+        if noise <= limits["max_rel_err"]:  # PyTorch FP32 is within the gate: the plain gate stands
+            return record, limits
+        scaled = {**limits, "max_rel_err": FLOAT64_NOISE_FACTOR * noise, "against": "pytorch-float64"}
+        return record, scaled
 
     @staticmethod
     def _reference_label(figures: dict) -> str:
         return "PyTorch" if figures["reference"] == "pytorch" else "the original ONNX file"
 
-    def _gate(self, artifact: str, precision: str, figures: dict) -> None:
-        if self.request.allow_parity_failure:
-            return
-        gate = dict(PARITY_GATES[precision])
-        if precision == "fp32" and self.request.parity_tol is not None:
-            gate["max_rel_err"] = self.request.parity_tol
-        if (
-            figures["max_rel_err"] > gate["max_rel_err"]
-            or figures["top1_agreement"] < gate["top1_agreement"]
-            or figures["cosine"] < gate["cosine"]
-        ):
+    def _gate(self, artifact: str, figures: dict, limits: dict) -> None:
+        if limits["against"] == "pytorch-float64":
+            judged, against = [figures["float64"]["artifact"]], "PyTorch in float64"
+        else:
+            judged, against = figures.get("per_output", [figures]), self._reference_label(figures)
+        for index, output in enumerate(judged):
+            if within(output, limits):
+                continue
+            which = f" (output {index})" if len(judged) > 1 else ""
+            agreement = "".join(
+                f", {key.replace('_', ' ').replace('top1', 'top-1')} {output[key]:.3f}"
+                for key in AGREEMENTS
+                if key in output
+            )
+            limit = "none" if limits["max_rel_err"] is None else f"{limits['max_rel_err']:.1e}"
             raise IGCVError(
-                f"{artifact} disagrees with {self._reference_label(figures)} in {figures['runtime']}: "
-                f"max rel err {figures['max_rel_err']:.2e} (limit {gate['max_rel_err']:.0e}), "
-                f"top-1 agreement {figures['top1_agreement']:.2f}, "
-                f"cosine {figures['cosine']:.4f}",
+                f"{artifact}{which} disagrees with {against} in {figures['runtime']}: "
+                f"max rel err {output['max_rel_err']:.2e} (limit {limit}){agreement}, cosine {output['cosine']:.4f}",
                 "report it; --parity-tol or --allow-parity-failure overrides the gate",
             )
+
+
+AGREEMENTS = ("top1_agreement", "pixel_agreement")
+
+
+def within(figures: dict, limits: dict) -> bool:
+    """One output's figures within the limits (an agreement counts where the output has one)."""
+    return (
+        (limits["max_rel_err"] is None or figures["max_rel_err"] <= limits["max_rel_err"])
+        and all(figures[key] >= limits[key] for key in AGREEMENTS if key in figures)
+        and figures["cosine"] >= limits["cosine"]
+    )
+
+
+def all_within(figures: dict, limits: dict) -> bool:
+    return all(within(output, limits) for output in figures.get("per_output", [figures]))

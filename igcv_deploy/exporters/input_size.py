@@ -53,6 +53,35 @@ def parse_floats(text: str, name: str, count: int) -> tuple[float, ...]:
     return values
 
 
+def fixed_input_size(
+    name: str, shape: list[int | None], requested: tuple[int, int, int] | None, fix: str
+) -> tuple[int, int, int]:
+    """(C, H, W) of a model whose file states its NCHW input `shape` (None: dynamic): the requested size where the
+    file leaves it open, the file's own where it is fixed; a request that contradicts the file is a usage error."""
+    fixed = shape[1:]
+    if requested:
+        if any(dim is not None and dim != want for dim, want in zip(fixed, requested)):
+            shown = "x".join("?" if dim is None else str(dim) for dim in fixed)
+            raise UsageError(
+                f"{name} takes {shown} inputs, not {_shown(requested)}",
+                f"drop --imgsz/--input-size to use the file's own size, {fix}",
+            )
+        return requested
+    if None in fixed:
+        raise UsageError(f"{name} has a dynamic input size {shape}", "pass --imgsz N or --input-size C,H,W")
+    return tuple(fixed)
+
+
+def check_single_input(name: str, count: int, names: str = "") -> None:
+    """Refuse a model that takes other than one image tensor, in one sentence."""
+    if count != 1:
+        listed = f" ({names})" if names else ""
+        raise UsageError(
+            f"{name} takes {count} inputs{listed}; igcv-export exports single-image models",
+            "wrap it in a module whose forward takes one NCHW image tensor",
+        )
+
+
 def check_input_size(input_size: tuple[int, int, int], batch: int) -> None:
     """Refuse a dimension below 1, and an input whose activations would not fit in the available memory.
 

@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 
 from ..errors import UsageError
+from .input_size import check_single_input, fixed_input_size
 
 MIN_OPSET = 13  # per-channel Q/DQ
 
@@ -31,26 +32,11 @@ def onnx_input_size(path: Path, requested: tuple[int, int, int] | None) -> tuple
     """(C, H, W) of a single-input NCHW model: its own fixed size, else the requested one."""
     model = onnx.load(str(path), load_external_data=False)
     inputs = graph_inputs(model)
-    if len(inputs) != 1:
-        names = ", ".join(value.name for value in inputs)
-        raise UsageError(f"{path.name} has {len(inputs)} inputs ({names})", "export a single-input image model")
+    check_single_input(path.name, len(inputs), ", ".join(value.name for value in inputs))
     shape = dims(inputs[0])
     if len(shape) != 4:
         raise UsageError(f"{path.name}'s input has rank {len(shape)}, not NCHW", "export an NCHW image model")
-    if requested:
-        _check_matches(path, shape[1:], requested)
-        return requested
-    if None in shape[1:]:
-        raise UsageError(f"{path.name} has a dynamic input size {shape}", "pass --imgsz N or --input-size C,H,W")
-    return tuple(shape[1:])
-
-
-def _check_matches(path: Path, fixed: list[int | None], requested: tuple[int, int, int]) -> None:
-    if any(dim is not None and dim != want for dim, want in zip(fixed, requested)):
-        raise UsageError(
-            f"{path.name} takes inputs of size {fixed}, not {list(requested)}",
-            "drop --imgsz/--input-size: the file's own size is used",
-        )
+    return fixed_input_size(path.name, shape, requested, "or export the file with a dynamic size")
 
 
 def onnx_reference(path: Path):
@@ -59,7 +45,7 @@ def onnx_reference(path: Path):
 
     runner = OnnxRuntimeRunner(path)
     batch = runner.input_shape()[0] or 1
-    return lambda images: runner.run_batches(np.ascontiguousarray(images, dtype=np.float32), batch)
+    return lambda images: [runner.run_batches(np.ascontiguousarray(images, dtype=np.float32), batch)]
 
 
 def onnx_complexity(path: Path) -> tuple[int, int]:

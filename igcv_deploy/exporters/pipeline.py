@@ -16,6 +16,7 @@ from ..bundle import SCHEMA_VERSION, check_writable_destination, staged_folder, 
 from ..errors import UsageError
 from ..isa import HOST, host_class, resolve_device
 from ..progress import collect_timings, step
+from ..runtimes.parity import output_kind
 from ..targets import Target, check_precision, get_target
 from .context import ExportContext, ExportRequest
 from .prepared_model import PreparedModel, prepare_model
@@ -121,9 +122,10 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
     output = request.output_dir(config.name, target.name, precision)
     with step(f"{'onnxruntime' if prepared.module is None else 'PyTorch'} reference outputs on real data"):
         samples = parity_samples(config, 1 if request.dynamic_batch else request.batch)
-        reference = prepared.reference(samples)
-    if config.num_classes == 0:  # a model that carries no config: its head says how many classes
-        prepared.config = config = config.with_overrides(num_classes=int(np.prod(reference.shape[1:])))
+        reference, *extra_references = prepared.reference_all(samples)
+    if config.num_classes == 0:  # a model that carries no config: its head says how many classes (per pixel)
+        classes = reference.shape[1] if output_kind(reference.shape) == "dense_map" else np.prod(reference.shape[1:])
+        prepared.config = config = config.with_overrides(num_classes=int(classes))
     manifest = base_manifest(target, precision, prepared)
     if target.accepts("device", precision):
         manifest["device"] = device_record(request)
@@ -133,12 +135,14 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
         ctx = ExportContext(
             request, target.name, precision, prepared, staging, Path(scratch), samples, reference, manifest
         )
+        ctx.extra_references = extra_references
         with step(f"{target.name} {precision} export and parity"):
             manifest["primary_artifact"] = exporter(ctx)
         manifest["step_seconds"] = collect_timings()
-        from .base_onnx import input_spec
+        from .base_onnx import input_spec, output_spec
 
         manifest["inputs"] = input_spec(ctx)
+        manifest["outputs"] = output_spec(ctx)
         manifest["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         manifest = write_manifest(staging, manifest)
     return output, manifest

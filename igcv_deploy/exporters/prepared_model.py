@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import IGCVError, UsageError
 from ..models.sources import FOREIGN_INPUT_SIZE, ModelSource, foreign_config, resolve_source
 from .context import ExportRequest
-from .input_size import check_input_size, parse_floats, parse_input_size
+from .input_size import check_input_size, fixed_input_size, parse_floats, parse_input_size
 
 CHANNEL_ORDERS = ("rgb", "bgr")
 
@@ -27,7 +27,27 @@ class PreparedModel:
     module: object  # torch.nn.Module in eval mode; None for an ONNX source
     config: object  # ModelConfig
     weights: object  # the manifest's weights record
-    reference: Callable[[np.ndarray], np.ndarray]  # images -> logits of the original model
+    reference_all: Callable[[np.ndarray], list[np.ndarray]]  # images -> every output of the original model
+
+    def reference(self, images: np.ndarray) -> np.ndarray:
+        """The original model's first output (the logits of a classifier)."""
+        return self.reference_all(images)[0]
+
+    def reference_float64(self, images: np.ndarray) -> np.ndarray | None:
+        """The module's outputs in double precision (the exact result FP32 rounding departs from); None for an ONNX
+        file, or a module that cannot run in float64 (a torch.export program with float32 baked in)."""
+        if self.module is None:
+            return None
+        import copy
+
+        import torch
+
+        try:
+            exact = copy.deepcopy(self.module).double()
+            with torch.no_grad():
+                return output_arrays(exact(torch.from_numpy(np.asarray(images, dtype=np.float64))))[0]
+        except Exception:  # noqa: BLE001 - any failure means "no float64 reference"; the plain gate then stands
+            return None
 
 
 def prepare_model(request: ExportRequest) -> PreparedModel:
@@ -71,6 +91,8 @@ def _config(source: ModelSource, request: ExportRequest):
         from .onnx_source import onnx_input_size
 
         return foreign_config(source.name, onnx_input_size(source.path, requested_input_size(request)), 0)
+    if source.kind == "exported_program" and source.input_shape and len(source.input_shape) == 4:
+        return foreign_config(source.name, _program_input_size(source, request), 0)
     if source.kind != "registry":
         return foreign_config(source.name, requested_input_size(request) or FOREIGN_INPUT_SIZE, 0)
     from ..models import get_config
@@ -83,6 +105,20 @@ def _config(source: ModelSource, request: ExportRequest):
             f"use --input-size {config.input_size[0]},{size[1]},{size[2]}",
         )
     return config.with_overrides(input_size=size)
+
+
+def _program_input_size(source, request: ExportRequest) -> tuple[int, int, int]:
+    """A torch.export program's own input size where it fixes one, checked against the flags and the batch."""
+    shape, requested = source.input_shape, requested_input_size(request)
+    batch = 1 if request.dynamic_batch else request.batch
+    if shape[0] is not None and shape[0] != batch:
+        raise UsageError(
+            f"{source.path.name} was exported for batch {shape[0]}, not {batch}",
+            f"pass --batch {shape[0]}, or save the program with a dynamic batch (torch.export.Dim)",
+        )
+    if requested is None and shape[2] is None and shape[3] is None:
+        requested = (shape[1] or FOREIGN_INPUT_SIZE[0], *FOREIGN_INPUT_SIZE[1:])
+    return fixed_input_size(source.path.name, shape, requested, "or save the program with a dynamic size")
 
 
 def _registered_model(request: ExportRequest, config):
@@ -138,6 +174,20 @@ def _with_preprocessing(config, request: ExportRequest):
     return config.with_overrides(**{key: value for key, value in overrides.items() if value is not None})
 
 
+def output_arrays(result) -> list[np.ndarray]:
+    """A module's result as a list of arrays: one tensor, or a tuple/list/dict of them (main and auxiliary heads)."""
+    if isinstance(result, dict):
+        result = list(result.values())
+    if isinstance(result, (tuple, list)):
+        if not result or not all(hasattr(item, "numpy") for item in result):
+            raise UsageError(
+                f"the model returns {type(result).__name__} of {[type(item).__name__ for item in result]}",
+                "return a tensor, or a tuple of tensors",
+            )
+        return [item.numpy() for item in result]
+    return [result.numpy()]
+
+
 def _reference(source: ModelSource, module, chunk: int | None) -> Callable[[np.ndarray], np.ndarray]:
     if module is None:
         from .onnx_source import onnx_reference
@@ -145,15 +195,16 @@ def _reference(source: ModelSource, module, chunk: int | None) -> Callable[[np.n
         return onnx_reference(source.path)
     import torch
 
-    def forward(images: np.ndarray) -> np.ndarray:
+    def forward(images: np.ndarray) -> list[np.ndarray]:
         with torch.no_grad():
-            return module(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))).numpy()
+            return output_arrays(module(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))))
 
-    def run(images: np.ndarray) -> np.ndarray:
+    def run(images: np.ndarray) -> list[np.ndarray]:
         try:
             if chunk is None:
                 return forward(images)
-            return np.concatenate([forward(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+            runs = [forward(images[i : i + chunk]) for i in range(0, len(images), chunk)]
+            return [np.concatenate(parts) for parts in zip(*runs)]
         except RuntimeError as exc:  # a shape the model cannot take: too small for its pooling, wrong channels
             if source.kind == "registry":
                 raise

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import IGCVError, UsageError
+from ..exporters.input_size import check_single_input
 from .registry import ModelConfig, check_model_name
 
 KINDS = ("registry", "python", "exported_program", "onnx")
@@ -33,6 +34,7 @@ class ModelSource:
     module: object = None  # torch.nn.Module in eval mode; None for an ONNX file
     path: Path | None = None  # the file it came from
     sha256: str | None = None
+    input_shape: list[int | None] | None = None  # what a torch.export program states (None: a dynamic dimension)
 
     def describe(self) -> dict:
         """The manifest's `model.source` / `model.sha256` fields."""
@@ -70,7 +72,9 @@ def _module_object(module) -> ModelSource:
             f"model must be a registered name, a spec string or an nn.Module, not {type(module).__name__}",
             "pass e.g. 'igcv3', 'net.py:build', 'model.pt2', 'model.onnx' or a torch.nn.Module",
         )
-    return ModelSource("python", type(module).__name__.lower(), module=module.eval())
+    name = type(module).__name__.lower()
+    check_single_input(name, max(_required_inputs(module), 1))
+    return ModelSource("python", name, module=module.eval())
 
 
 def _exported_program(path: Path) -> ModelSource:
@@ -81,8 +85,32 @@ def _exported_program(path: Path) -> ModelSource:
             f"cannot load the torch.export program '{path.name}': {str(exc).splitlines()[0] if str(exc) else exc!r}",
             f"save it with torch.export.save under torch {torch.__version__} (the version here)",
         ) from exc
+    shapes = _program_input_shapes(program)
+    check_single_input(path.name, len(shapes))
     module = EvalOnly(program.module())
-    return ModelSource("exported_program", path.stem, module=module, path=path, sha256=file_sha256(path))
+    return ModelSource(
+        "exported_program", path.stem, module=module, path=path, sha256=file_sha256(path), input_shape=shapes[0]
+    )
+
+
+def _program_input_shapes(program) -> list[list[int | None]]:
+    """The shape of each tensor input of a torch.export program; symbolic dimensions are None."""
+    user_inputs = set(program.graph_signature.user_inputs)
+    return [
+        [dim if isinstance(dim, int) else None for dim in node.meta["val"].shape]
+        for node in program.graph.nodes
+        if node.op == "placeholder" and node.name in user_inputs and hasattr(node.meta.get("val"), "shape")
+    ]
+
+
+def _required_inputs(module: nn.Module) -> int:
+    """Positional arguments of forward() without a default (what one image tensor must fill)."""
+    try:
+        parameters = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional and p.default is inspect.Parameter.empty for p in parameters)
 
 
 class EvalOnly(nn.Module):
@@ -107,6 +135,7 @@ def _python_callable(spec: str, num_classes: int | None) -> ModelSource:
         raise UsageError(f"'{location}' has no callable '{attribute}'", f"define {attribute}() returning an nn.Module")
     model = _call_factory(spec, factory, num_classes)
     name = path.stem if path else attribute
+    check_single_input(spec, max(_required_inputs(model), 1))
     return ModelSource("python", name, module=model.eval(), path=path, sha256=file_sha256(path) if path else None)
 
 

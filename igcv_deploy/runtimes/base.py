@@ -42,11 +42,20 @@ class Runner(ABC):
     def bind(self, inputs: np.ndarray) -> Callable[[], object]:
         """Bind pre-allocated inputs; return the zero-argument call the timing loop repeats."""
 
+    def run_all(self, inputs: np.ndarray) -> list[np.ndarray]:
+        """Every output of the model, in order (runners of multi-output runtimes override this)."""
+        return [self.run(inputs)]
+
     def run_batches(self, images: np.ndarray, batch: int = 1) -> np.ndarray:
-        """Run a stack of images through a static-batch model, `batch` at a time."""
+        """Run a stack of images through a static-batch model, `batch` at a time; its first output."""
+        return self.run_batches_all(images, batch)[0]
+
+    def run_batches_all(self, images: np.ndarray, batch: int = 1) -> list[np.ndarray]:
+        """Every output for a stack of images run `batch` at a time."""
         if len(images) % batch:
             raise ValueError(f"{len(images)} images cannot be split into batches of {batch}")
-        return np.concatenate([self.run(images[i : i + batch]) for i in range(0, len(images), batch)])
+        runs = [self.run_all(images[i : i + batch]) for i in range(0, len(images), batch)]
+        return [np.concatenate(parts) for parts in zip(*runs)]
 
     def config(self) -> dict:
         """The settings actually in effect (read back from the runtime where it tells)."""

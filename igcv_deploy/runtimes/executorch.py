@@ -46,7 +46,10 @@ class ExecuTorchRunner(Runner):
         return self._torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
-        return self.method.execute((self._tensor(inputs),))[0].numpy().copy()
+        return self.run_all(inputs)[0]
+
+    def run_all(self, inputs: np.ndarray) -> list[np.ndarray]:
+        return [output.numpy().copy() for output in self.method.execute((self._tensor(inputs),))]
 
     def input_shape(self) -> list[int | None]:
         return [int(dim) for dim in self.meta.input_tensor_meta(0).sizes()]

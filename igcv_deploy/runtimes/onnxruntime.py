@@ -47,7 +47,10 @@ class OnnxRuntimeRunner(Runner):
         return self._ort.__version__
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(inputs, dtype=np.float32)})[0]
+        return self.run_all(inputs)[0]
+
+    def run_all(self, inputs: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(inputs, dtype=np.float32)})
 
     def input_shape(self) -> list[int | None]:
         """Shape of the first input; symbolic dimensions (a dynamic batch) are None."""

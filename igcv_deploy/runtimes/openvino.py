@@ -94,8 +94,11 @@ class OpenVINORunner(Runner):
         return PRECISIONS.get(self.execution_precision, self.execution_precision)
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
+        return self.run_all(inputs)[0]
+
+    def run_all(self, inputs: np.ndarray) -> list[np.ndarray]:
         result = self.request.infer({0: np.ascontiguousarray(inputs, dtype=np.float32)})
-        return np.array(result[self.compiled.output(0)])
+        return [np.array(result[output]) for output in self.compiled.outputs]
 
     def input_shape(self) -> list[int | None]:
         """Shape of the first input; dynamic dimensions are None."""
