@@ -26,7 +26,12 @@ from ..conftest import read_manifest
 from ..graph import foreign_models as fm
 
 SIZE = str(fm.SIZE)
-CALIB = ("--calib-size", "16")
+
+
+def calib(precision: str) -> tuple[str, ...]:
+    return ("--calib-size", "16") if precision == "int8" else ()
+
+
 # (exporter, opset, dynamic batch, target, precision)
 MATRIX = [
     ("torchscript", 11, False, "onnx", "int8"),
@@ -58,7 +63,7 @@ def export_ok(run_cli, *args) -> dict:
 def test_foreign_onnx_through_every_target(workdir, run_cli, exporter, opset, dynamic, target, precision):
     path = foreign_onnx(workdir, exporter, opset, dynamic)
     size = ("--imgsz", SIZE) if dynamic else ()
-    args = ("--model", path, "--target", target, "--precision", precision, *size, *CALIB, "--output", "b")
+    args = ("--model", path, "--target", target, "--precision", precision, *size, *calib(precision), "--output", "b")
     manifest = export_ok(run_cli, *args)
     parity = manifest["parity"]
     assert parity["reference"] == "onnxruntime (original ONNX file)"
@@ -79,7 +84,8 @@ def static_program(path: Path, size: int = 96) -> None:
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_static_program_through_executorch(workdir, run_cli, precision):
     static_program(workdir / "net.pt2", 64)
-    args = ("--model", "net.pt2", "--target", "executorch", "--precision", precision, *CALIB, "--output", "b")
+    args = ("--model", "net.pt2", "--target", "executorch", "--precision", precision, *calib(precision))
+    args = (*args, "--output", "b")
     manifest = export_ok(run_cli, *args)
     assert manifest["preprocessing"]["input_size"] == [3, 64, 64]
     assert manifest["parity"]["cosine"] >= (0.9999 if precision == "fp32" else 0.9)
