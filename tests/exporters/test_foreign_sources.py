@@ -2,7 +2,7 @@
 
 The matrix exports ONNX files written by both torch exporters (TorchScript and dynamo), opsets 11-18, fixed and
 dynamic batch, through onnx, openvino and tensorrt at FP32 and INT8 (the TensorRT Q/DQ rules checked), and
-torch.export programs through executorch: every exporter, opset range, batch kind, target and precision appears
+a torch.export program through executorch (FP32): every exporter, opset range, batch kind, target and precision appears
 at least once, not the full product (CI time).
 """
 
@@ -81,14 +81,12 @@ def static_program(path: Path, size: int = 96) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_static_program_through_executorch(workdir, run_cli, precision):
+def test_static_program_through_executorch(workdir, run_cli):
+    """FP32 only: ExecuTorch INT8 (minutes per export) is covered by tests/exporters/test_executorch.py."""
     static_program(workdir / "net.pt2", 64)
-    args = ("--model", "net.pt2", "--target", "executorch", "--precision", precision, *calib(precision))
-    args = (*args, "--output", "b")
-    manifest = export_ok(run_cli, *args)
+    manifest = export_ok(run_cli, "--model", "net.pt2", "--target", "executorch", "--output", "b")
     assert manifest["preprocessing"]["input_size"] == [3, 64, 64]
-    assert manifest["parity"]["cosine"] >= (0.9999 if precision == "fp32" else 0.9)
+    assert manifest["parity"]["max_rel_err"] <= 1e-4 and manifest["parity"]["top1_agreement"] == 1.0
 
 
 def test_static_program_states_its_own_size(workdir, run_cli):
