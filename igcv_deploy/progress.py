@@ -25,7 +25,8 @@ def step(label: str):
             yield
     except Exception as exc:
         if not hasattr(exc, "igcv_step"):  # the innermost step names where an unexpected failure happened
-            exc.igcv_step = label
+            with contextlib.suppress(AttributeError):  # an exception type with __slots__ keeps no attribute
+                exc.igcv_step = label
         raise
     elapsed = time.perf_counter() - start
     _timings[label] = round(_timings.get(label, 0.0) + elapsed, 2)
