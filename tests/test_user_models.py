@@ -121,7 +121,7 @@ IMGSZ = ("--imgsz", "64")
         (None, ("--model", "not_a_package_here.models:build"), 1, "cannot import 'not_a_package_here.models'"),
         (None, ("--model", "missing.pt2"), 2, "does not exist"),
         ("bad_pt2", ("--model", "bad.pt2"), 1, "cannot load the torch.export program"),
-        ("two_inputs", ("--model", "two.onnx"), 2, "takes 2 inputs (a, b); igcv-export exports single-image models"),
+        ("two_inputs", ("--model", "two.onnx"), 2, "takes 2 inputs (x, y); igcv-export exports single-image models"),
         ("dynamic", ("--model", "dyn.onnx"), 2, "pass --imgsz N or --input-size C,H,W"),
         (None, ("--model", f"{EXAMPLE}:build", "--weights", "w.pt"), 2, "--weights applies to registered models"),
         (None, ("--model", "igcv3-0.25", "--input-size", "3,64"), 2, "--input-size"),
