@@ -18,6 +18,8 @@ from .errors import IGCVError, check_interrupted
 
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
+REFERENCE = "reference.npz"  # a few parity inputs and the reference outputs: `igcv-profile verify` reruns them
+REFERENCE_BYTES = 1 << 19  # inputs beyond one batch stop here (one 224x224 image is 0.6 MB)
 
 
 def sha256(path: Path) -> str:
@@ -118,6 +120,20 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def write_reference_set(folder: Path, samples, outputs, batch: int) -> None:
+    """reference.npz: as many whole batches of the parity inputs as fit REFERENCE_BYTES (at least one), and the
+    reference outputs for them: `input` (N,C,H,W float32), `output_0` (`output_1`... for more outputs)."""
+    import numpy as np
+
+    per_batch = samples[:batch].nbytes
+    count = batch * max(1, min(len(samples) // batch, REFERENCE_BYTES // per_batch))
+    np.savez_compressed(
+        folder / REFERENCE,
+        input=np.ascontiguousarray(samples[:count], dtype=np.float32),
+        output_0=np.ascontiguousarray(outputs[:count], dtype=np.float32),
+    )
 
 
 def write_manifest(folder: Path, manifest: dict) -> dict:

@@ -10,17 +10,10 @@ import numpy as np
 from ..errors import IGCVError
 from ..isa import IsaClass, resolve_device
 from ..runtimes import get_runtime
-from ..runtimes.parity import compare
+from ..runtimes.parity import PARITY_GATES, compare, exceeded
 from ..targets import get_target
 
-# Parity gates per precision. INT8 accuracy is judged by calibration; its gate only catches a
-# runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
 ONNX_REFERENCE = "onnxruntime (original ONNX file)"  # the reference when the export starts from an ONNX file
-PARITY_GATES = {
-    "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "cosine": 0.9999},
-    "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "cosine": 0.999},
-    "int8": {"max_rel_err": float("inf"), "top1_agreement": 0.0, "cosine": 0.9},
-}
 
 
 @dataclass
@@ -151,11 +144,7 @@ class ExportContext:
         gate = dict(PARITY_GATES[precision])
         if precision == "fp32" and self.request.parity_tol is not None:
             gate["max_rel_err"] = self.request.parity_tol
-        if (
-            figures["max_rel_err"] > gate["max_rel_err"]
-            or figures["top1_agreement"] < gate["top1_agreement"]
-            or figures["cosine"] < gate["cosine"]
-        ):
+        if exceeded(figures, gate):
             raise IGCVError(
                 f"{artifact} disagrees with {self._reference_label(figures)} in {figures['runtime']}: "
                 f"max rel err {figures['max_rel_err']:.2e} (limit {gate['max_rel_err']:.0e}), "

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+# Parity gates per precision. INT8 accuracy is judged by calibration; its gate only catches a
+# runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
+PARITY_GATES = {
+    "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "cosine": 0.9999},
+    "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "cosine": 0.999},
+    "int8": {"max_rel_err": float("inf"), "top1_agreement": 0.0, "cosine": 0.9},
+}
+
 
 def compare(reference: np.ndarray, candidate: np.ndarray, reference_name: str = "pytorch") -> dict:
     """max abs/rel error, cosine and top-1 agreement of logits, per sample then worst/mean.
@@ -25,3 +33,15 @@ def compare(reference: np.ndarray, candidate: np.ndarray, reference_name: str = 
         "top1_agreement": float((ref.argmax(axis=1) == out.argmax(axis=1)).mean()),
         "n_samples": int(len(ref)),
     }
+
+
+def exceeded(figures: dict, limits: dict) -> list[str]:
+    """The limits `figures` break, in words ([] when within all of them)."""
+    broken = []
+    if figures["max_rel_err"] > limits["max_rel_err"]:
+        broken.append(f"max rel err {figures['max_rel_err']:.2e} > {limits['max_rel_err']:.0e}")
+    if figures["top1_agreement"] < limits["top1_agreement"]:
+        broken.append(f"top-1 agreement {figures['top1_agreement']:.2f} < {limits['top1_agreement']:.2f}")
+    if figures["cosine"] < limits["cosine"]:
+        broken.append(f"cosine {figures['cosine']:.4f} < {limits['cosine']:.4f}")
+    return broken
