@@ -51,11 +51,11 @@ def report_lines(result: dict) -> list[str]:
     ]
 
 
-def check(result: dict, where: str = "here") -> None:
+def check(result: dict) -> None:
     if result["exceeded"]:
         f = result["figures"]
         raise IGCVError(
-            f"the bundle's outputs {where} disagree with the export's reference in {f['runtime']} "
+            f"the bundle's outputs disagree with the export's reference in {f['runtime']} "
             f"{f['runtime_version']}: {'; '.join(result['exceeded'])}",
             "check the runtime version against the manifest's, or re-export for this device",
         )

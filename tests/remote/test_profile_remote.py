@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-
 from igcv_deploy.bundle import MANIFEST
 from igcv_deploy.profiling.cli import main
 from tests.profiling.conftest import QUICK, assert_schema
