@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,13 +121,34 @@ def small_bundle(tmp_path_factory) -> Path:
 
 
 def remote_processes(sshd: Sshd) -> list[str]:
-    """Command lines of processes on the 'device' that run from its igcv-deploy cache."""
+    """Command lines of the processes the 'device' runs with its igcv-deploy Python (not the ssh clients here)."""
+    python = str(sshd.cache / "igcv-deploy" / "venv" / "bin" / "python")
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if str(sshd.cache) in text and "pytest" not in text:
-            found.append(text)
+        if argv[0].decode(errors="replace") == python:
+            found.append(b" ".join(argv).decode(errors="replace"))
     return found
+
+
+class Watcher(threading.Thread):
+    """Notes whether the device ever ran an igcv-deploy process while the block ran."""
+
+    def __init__(self, sshd: Sshd):
+        super().__init__(daemon=True)
+        self.sshd, self.seen, self.done = sshd, False, threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.1):
+            self.seen = self.seen or bool(remote_processes(self.sshd))
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join()

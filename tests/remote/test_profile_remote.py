@@ -9,7 +9,7 @@ import shutil
 from igcv_deploy.bundle import MANIFEST
 from igcv_deploy.profiling.cli import main
 from tests.profiling.conftest import QUICK, assert_schema
-from tests.remote.conftest import free_port, remote_processes
+from tests.remote.conftest import Watcher, free_port, remote_processes
 
 
 def profile(capsys, *args) -> tuple[int, str]:
@@ -70,6 +70,8 @@ def test_a_tampered_bundle_is_refused_here_and_there(sshd, device, small_bundle,
 
 def test_a_timeout_stops_the_remote_process(sshd, device, small_bundle, capsys):
     slow = ["--warmup-time", "0", "--iterations", "5", "--duration", "120", "--quiet"]
-    code, err = profile(capsys, small_bundle, *slow, *sshd.args(), "--timeout", "8")
+    with Watcher(sshd) as watcher:
+        code, err = profile(capsys, small_bundle, *slow, *sshd.args(), "--timeout", "8")
     assert code == 1 and "error: testdev: timed out after 8 s" in err
+    assert watcher.seen, "the profile never ran on the device"
     assert remote_processes(sshd) == []
