@@ -58,21 +58,25 @@ def run_on_devices(parser, args, subcommand: list[str], tag, say_done, extra: li
         cache = locate(conn, args.timeout)
         sent = sync_bundle(conn, cache, bundle, args.timeout)
         say(f"bundle: sent {sent.bytes_sent / 1e6:.2f} MB" if sent.bytes_sent else "bundle: cached on the device")
-        remote_output = f"{cache}/runs/{uuid.uuid4().hex}.json"
-        conn.run(["mkdir", "-p", f"{cache}/runs"], args.timeout)
         say(f"running igcv-profile {' '.join(subcommand)}".rstrip())
-        try:
-            command = profile_cli(cache, *subcommand, sent.remote_path, *options, "--output", remote_output)
-            conn.run(command, args.timeout)
-            document = json.loads(conn.read(remote_output, args.timeout))
-        finally:
-            conn.remove(remote_output)
+        document = remote_json(conn, cache, [*subcommand, sent.remote_path, *options], args.timeout)
         tag(document, conn.device)
         say_done(document, say)
         return document
 
     outcomes = run_fleet(devices, job, args.ssh_config, args.jobs)
     return finish(outcomes, args.output, write_json)
+
+
+def remote_json(conn: Connection, cache: str, argv: list[str], timeout: float | None) -> dict:
+    """Run the device's `igcv-profile ARGV --output FILE` and return that file's JSON (removed there after)."""
+    remote_output = f"{cache}/runs/{uuid.uuid4().hex}.json"
+    conn.run(["mkdir", "-p", f"{cache}/runs"], timeout)
+    try:
+        conn.run(profile_cli(cache, *argv, "--output", remote_output), timeout)
+        return json.loads(conn.read(remote_output, timeout))
+    finally:
+        conn.remove(remote_output)
 
 
 def write_json(document: dict, path: Path) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-import uuid
 from pathlib import Path
 
 from ..errors import UsageError
 from .bundles import local_bundle, sync_bundle
+from .commands import remote_json
 from .device import parse_device
-from .environment import locate, profile_cli, read_info
+from .environment import locate, read_info
 from .fleet import run_fleet
 from .transport import Connection
 
@@ -31,6 +31,7 @@ def tuning_request(request, folder: Path):
 def export_tuned_on(request, explicit: set[str], spec: str, ssh_config: str | None, timeout: float):
     from ..exporters import lowering
     from ..exporters.pipeline import run_export, validate
+    from ..isa import resolve_device
     from ..runtimes.registry import runtimes_listing
 
     if request.lowering != lowering.TUNE:
@@ -38,35 +39,29 @@ def export_tuned_on(request, explicit: set[str], spec: str, ssh_config: str | No
     if request.device:
         raise UsageError("--on chooses the CPU class (the device's)", "drop --device")
     device = parse_device(spec)
-    runtime = validate(request, explicit)[0].runtime
-    if runtime not in runtimes_listing(".onnx"):
-        raise UsageError(f"--lowering tune --on times ONNX blocks, which {runtime} does not run", "use --lowering auto")
+    target = validate(request, explicit)[0]
+    if target.runtime not in runtimes_listing(".onnx"):
+        raise UsageError(f"--lowering tune --on times ONNX blocks, {target.runtime} does not run them", "use auto")
     with tempfile.TemporaryDirectory(prefix="igcv-tune-on-") as scratch:
-        plan_file = Path(scratch) / "lowering_plan.json"
-        tuning, _ = run_export(tuning_request(request, Path(scratch) / "tuning"))
-        bundle = local_bundle(str(tuning))
 
         def job(conn: Connection, say) -> dict:
-            cache = locate(conn, timeout)
+            cache = locate(conn, timeout)  # the device is ready before anything is exported
             info = read_info(conn, cache, timeout)
-            precision = request.precision if request.precision in ("fp32", "fp16") else "fp32"
+            precision = request.precision or target.default_precision(resolve_device(info["isa_class"]).arch)
+            blocks_precision = "fp32" if precision == "int8" else precision  # as --lowering tune does here
+            say("exporting the natively lowered model to tune")
+            bundle = local_bundle(str(run_export(tuning_request(request, Path(scratch) / "tuning"))[0]))
             sent = sync_bundle(conn, cache, bundle, timeout)
-            say(f"tuning the lowering in {runtime} ({precision}) on {info['cpu_model']}")
-            remote_plan = f"{cache}/runs/{uuid.uuid4().hex}.json"
-            conn.run(["mkdir", "-p", f"{cache}/runs"], timeout)
-            tune = ["tune", sent.remote_path, "--runtime", runtime, "--precision", precision]
-            try:
-                budget = ["--budget", str(lowering.TUNE_BUDGET_S)]
-                conn.run(profile_cli(cache, *tune, *budget, "--output", remote_plan), timeout)
-                document = json.loads(conn.read(remote_plan, timeout))
-            finally:
-                conn.remove(remote_plan)
+            say(f"tuning the lowering in {target.runtime} ({blocks_precision}) on {info['cpu_model']}")
+            tune = ["tune", sent.remote_path, "--runtime", target.runtime, "--precision", blocks_precision]
+            document = remote_json(conn, cache, [*tune, "--budget", str(lowering.TUNE_BUDGET_S)], timeout)
             document["tuned_on"]["device"] = device.spec
             return document
 
         (outcome,) = run_fleet([device], job, ssh_config, 1)
         if outcome.error:
             raise outcome.error
+        plan_file = Path(scratch) / "lowering_plan.json"
         plan_file.write_text(json.dumps(outcome.result, indent=1) + "\n")
         isa_class = outcome.result["tuned_on"]["isa_class"]
         final = dataclasses.replace(request, lowering="auto", lowering_plan=str(plan_file), device=isa_class)
