@@ -87,6 +87,7 @@ def setup_job(args):
 
             missing = ", ".join(report["missing"])
             raise RemoteError(conn.device, f"{missing} unavailable on the device", "see the 'missing:' lines above")
+        say(f"next: igcv-profile BUNDLE --on {conn.device.spec}, igcv-profile verify BUNDLE --on {conn.device.spec}")
         return report
 
     return job

@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 
-from igcv_deploy.bundle import MANIFEST
+from igcv_deploy.bundle import MANIFEST, Bundle
 from igcv_deploy.profiling.cli import main
+from igcv_deploy.remote.bundles import bundle_key
 from tests.profiling.conftest import QUICK, assert_schema
 from tests.remote.conftest import Watcher, free_port, remote_processes
+
+
+def cached_copy(sshd, bundle):
+    """The device's cached copy of a bundle."""
+    return sshd.cache / "igcv-deploy" / "bundles" / bundle_key(Bundle.load(bundle))
 
 
 def profile(capsys, *args) -> tuple[int, str]:
@@ -24,12 +30,12 @@ def test_profile_on_the_device_then_from_its_cache(sshd, device, small_bundle, t
     assert_schema(document)
     assert document["device"] == "testdev" and document["runtime"] == "onnxruntime"
     assert "onnxruntime" in document["runtime_version"] or document["runtime_version"]
-    cached = next((sshd.cache / "igcv-deploy" / "bundles").iterdir())
-    copied_at = cached.stat().st_mtime_ns
+    cached = cached_copy(sshd, small_bundle)
+    copied_at = cached.stat().st_ctime_ns
     code, err = profile(capsys, small_bundle, *QUICK, *sshd.args(), "--output", tmp_path / "again.json")
     assert code == 0, err
     assert "[testdev] bundle: cached on the device" in err and "sent" not in err
-    assert cached.stat().st_mtime_ns == copied_at and len(list(cached.parent.iterdir())) == 1
+    assert cached.stat().st_ctime_ns == copied_at
 
 
 def test_fleet_with_one_device_down(sshd, device, small_bundle, tmp_path, capsys):
@@ -61,7 +67,7 @@ def test_a_tampered_bundle_is_refused_here_and_there(sshd, device, small_bundle,
     manifest = json.loads((fresh / MANIFEST).read_text())
     (fresh / MANIFEST).write_text(json.dumps({**manifest, "note": "another bundle"}))
     assert profile(capsys, fresh, *QUICK, *sshd.args())[0] == 0
-    cached = max((sshd.cache / "igcv-deploy" / "bundles").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    cached = cached_copy(sshd, fresh)
     with open(cached / "model.onnx", "ab") as handle:
         handle.write(b"\0")
     code, err = profile(capsys, fresh, *QUICK, *sshd.args())

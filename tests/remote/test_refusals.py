@@ -77,3 +77,19 @@ def test_ctrl_c_stops_the_remote_process(sshd, device, small_bundle):
     while remote_processes(sshd) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert remote_processes(sshd) == []
+
+
+OLD_PYTHON = Path("/root/.pyenv/versions/3.8.18/bin/python3")
+
+
+def test_setup_names_a_missing_python(sshd, capsys):
+    assert main(["device", "setup", "--python", "python2.1", *sshd.args()]) == 1
+    assert (
+        "error: testdev: no python2.1 on the device (install Python 3.10+ or pass --python)" in capsys.readouterr().err
+    )
+
+
+@pytest.mark.skipif(not OLD_PYTHON.exists(), reason="needs a Python older than 3.10 on this machine (pyenv 3.8.18)")
+def test_setup_refuses_an_old_python(sshd, capsys):
+    assert main(["device", "setup", "--python", str(OLD_PYTHON), *sshd.args()]) == 1
+    assert "error: testdev: Python 3.8.18 is too old (igcv-deploy needs 3.10 or newer)" in capsys.readouterr().err
