@@ -60,7 +60,9 @@ def run_fleet(devices: list[Device], job, ssh_config: str | None, jobs: int) -> 
                 finally:
                     live.discard(conn)
             tell("done")
-        except IGCVError as error:
+        except Exception as error:  # one device's failure, whatever it is, must not lose the others' results
+            if not isinstance(error, IGCVError):
+                error = IGCVError(f"{outcome.device.spec}: {type(error).__name__}: {error}", "report it")
             outcome.error = error
             tell(f"failed: {error.line().removeprefix(outcome.device.spec + ': ')}")
 
@@ -75,8 +77,6 @@ def run_fleet(devices: list[Device], job, ssh_config: str | None, jobs: int) -> 
             for future in futures:
                 future.cancel()
             raise
-    for future in futures:
-        future.result()  # an unexpected error in a job is not swallowed
     return outcomes
 
 

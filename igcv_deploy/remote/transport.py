@@ -81,7 +81,8 @@ class Connection:
 
     def __exit__(self, *exc) -> None:
         self.interrupt()
-        subprocess.run([*self.ssh("-O", "exit")], capture_output=True, timeout=CONNECT_TIMEOUT_S)
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run([*self.ssh("-O", "exit")], capture_output=True, timeout=CONNECT_TIMEOUT_S)
         self._folder.cleanup()
 
     def ssh(self, *options: str) -> list[str]:
@@ -107,16 +108,15 @@ class Connection:
     def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
         return subprocess.Popen([*self.ssh("-o", "ControlMaster=no"), shlex.join(argv)], **kwargs)
 
-    def run(self, argv: list[str], timeout: float | None = None, stdin=None, data: bytes | None = None) -> str:
+    def run(self, argv: list[str], timeout: float | None = None, stdin=subprocess.DEVNULL) -> str:
         """Run argv on the device; its stdout. A non-zero exit raises a RemoteError with its last stderr line;
         a timeout or Ctrl-C stops the remote process before raising."""
         pid_file = f"/tmp/igcv-deploy-{uuid.uuid4().hex}.pid"
         wrapped = ["sh", "-c", 'echo "$$" > "$0"; exec "$@"', pid_file, *argv]
-        stdin = subprocess.PIPE if data is not None else (stdin or subprocess.DEVNULL)
         process = self.popen(wrapped, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._running.add(pid_file)
         try:
-            out, err = process.communicate(data, timeout=timeout)
+            out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.stop(pid_file)
             process.kill()
@@ -142,23 +142,19 @@ class Connection:
             self.stop(pid_file)
 
     def stop(self, pid_file: str) -> None:
-        """Terminate the remote process that wrote pid_file (best effort: the device may be gone)."""
+        """Terminate the remote process that wrote pid_file."""
         self._running.discard(pid_file)
-        script = 'test -f "$0" && kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"'
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self.popen(
-                ["sh", "-c", script, pid_file],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ).wait(CONNECT_TIMEOUT_S)
+        self._best_effort(["sh", "-c", 'test -f "$0" && kill -TERM "$(cat "$0")" 2>/dev/null; rm -f "$0"', pid_file])
 
     def remove(self, path: str) -> None:
-        """Delete a file on the device (best effort: the device may be gone)."""
+        """Delete a file on the device."""
+        self._best_effort(["rm", "-f", path])
+
+    def _best_effort(self, argv: list[str]) -> None:
+        """Run argv on the device, ignoring failure (the device may be gone)."""
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self.popen(
-                ["rm", "-f", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            ).wait(CONNECT_TIMEOUT_S)
+            quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            self.popen(argv, **quiet).wait(CONNECT_TIMEOUT_S)
 
     def send_tree(self, local: Path, remote_script: list[str], timeout: float | None) -> None:
         """Stream `local`'s contents as a tar archive into remote_script's stdin (which unpacks it)."""
