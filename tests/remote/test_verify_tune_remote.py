@@ -81,3 +81,12 @@ def test_export_tunes_on_the_device(sshd, device, tmp_path, monkeypatch, capsys)
     assert record["source"] == "plan file" and record["tuned_on"]["device"] == "testdev"
     assert record["tuned_on"]["cpu_model"] and manifest["device"]["isa_class"] == record["tuned_on"]["isa_class"]
     assert manifest["device"]["chosen_by"] == "--device"
+
+
+def test_export_on_needs_lowering_tune_and_no_device_class(capsys):
+    from igcv_deploy.cli import main as export
+
+    assert export(["--model", "igcv3-0.25", "--on", "testdev"]) == 2
+    assert "igcv-export --on measures the lowering on the device (add --lowering tune)" in capsys.readouterr().err
+    assert export(["--model", "igcv3-0.25", "--lowering", "tune", "--device", "arm", "--on", "testdev"]) == 2
+    assert "error: --on chooses the CPU class (the device's) (drop --device)" in capsys.readouterr().err
