@@ -120,7 +120,8 @@ class Connection:
         except subprocess.TimeoutExpired:
             self.stop(pid_file)
             process.kill()
-            process.communicate()
+            with contextlib.suppress(subprocess.TimeoutExpired):  # the master holds the pipes until the remote ends
+                process.communicate(timeout=CONNECT_TIMEOUT_S)
             raise RemoteError(self.device, f"timed out after {timeout:g} s", "raise --timeout") from None
         except BaseException:
             self.stop(pid_file)

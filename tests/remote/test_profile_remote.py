@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 from igcv_deploy.bundle import MANIFEST, Bundle
 from igcv_deploy.profiling.cli import main
@@ -76,8 +77,10 @@ def test_a_tampered_bundle_is_refused_here_and_there(sshd, device, small_bundle,
 
 def test_a_timeout_stops_the_remote_process(sshd, device, small_bundle, capsys):
     slow = ["--warmup-time", "0", "--iterations", "5", "--duration", "120", "--quiet"]
+    started = time.monotonic()
     with Watcher(sshd) as watcher:
         code, err = profile(capsys, small_bundle, *slow, *sshd.args(), "--timeout", "8")
     assert code == 1 and "error: testdev: timed out after 8 s" in err
+    assert time.monotonic() - started < 60, "the timeout did not end the run"
     assert watcher.seen, "the profile never ran on the device"
     assert remote_processes(sshd) == []
