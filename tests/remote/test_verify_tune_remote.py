@@ -28,6 +28,7 @@ def test_verify_on_the_device_reproduces_the_export_parity(sshd, device, small_b
     there = json.loads((tmp_path / "there.json").read_text())
     exported = json.loads((small_bundle / MANIFEST).read_text())["parity"]
     assert there["device"] == "testdev" and there["exceeded"] == []
+    assert there["figures"]["n_samples"] == exported["n_samples"]  # at 64x64 the reference set holds every sample
     for key in ("max_rel_err", "cosine", "top1_agreement"):  # the same samples, runtime and version as the export
         assert np.isclose(there["figures"][key], exported[key], rtol=1e-3, atol=1e-9), key
 
