@@ -18,6 +18,8 @@ from .errors import IGCVError, check_interrupted
 
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
+REFERENCE = "reference.npz"  # a few parity inputs and the reference outputs: `igcv-profile verify` reruns them
+REFERENCE_BYTES = 3 << 18  # 0.75 MB: reference.npz stays under 1 MB (one 224x224 float32 input is 0.6 MB raw)
 
 
 def sha256(path: Path) -> str:
@@ -118,6 +120,24 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def write_reference_set(folder: Path, samples, outputs: list, batch: int) -> None:
+    """reference.npz: the parity inputs and the reference the export judged each output against, `input`
+    (N,C,H,W float32) and `output_0`, `output_1`, ... (float64 where the gate judged against float64), compressed;
+    halved (whole batches, at least one) until under REFERENCE_BYTES."""
+    import numpy as np
+
+    count = len(samples) - len(samples) % batch
+    while True:
+        np.savez_compressed(
+            folder / REFERENCE,
+            input=np.ascontiguousarray(samples[:count], dtype=np.float32),
+            **{f"output_{index}": np.ascontiguousarray(output[:count]) for index, output in enumerate(outputs)},
+        )
+        if count <= batch or (folder / REFERENCE).stat().st_size <= REFERENCE_BYTES:
+            return
+        count = max(batch, count // 2 - count // 2 % batch)
 
 
 def write_manifest(folder: Path, manifest: dict) -> dict:

@@ -10,6 +10,7 @@ from .errors import run_guarded
 from .targets import TARGETS
 
 LISTING_FLAGS = ("list_models", "names_only")
+REMOTE_FLAGS = ("on", "ssh_config", "timeout")
 EPILOG = (
     "targets:\n"
     + "\n".join(f"  {t.name:<13} {'/'.join(t.precisions):<15} {t.description}" for t in TARGETS)
@@ -77,6 +78,15 @@ def export_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")
+    remote = parser.add_argument_group("tune on a device over SSH (docs/devices.md)")
+    remote.add_argument(
+        "--on",
+        metavar="DEVICE",
+        help="with --lowering tune: time the lowering on DEVICE (ssh://[user@]host[:port] or an ssh-config alias) "
+        "through its `igcv-profile device setup` environment, and export for its CPU class",
+    )
+    remote.add_argument("--ssh-config", help="ssh config file to use instead of ~/.ssh/config")
+    remote.add_argument("--timeout", type=float, help="seconds for the work on the device (default 900)")
     return parser
 
 
@@ -103,12 +113,12 @@ def print_models(names_only: bool) -> None:
 def request_from_args(args: argparse.Namespace):
     from .exporters.context import ExportRequest
 
-    options = {k: v for k, v in vars(args).items() if k not in LISTING_FLAGS}
+    options = {k: v for k, v in vars(args).items() if k not in (*LISTING_FLAGS, *REMOTE_FLAGS)}
     if "no_fold" in options:
         options["fold"] = not options.pop("no_fold")
     if "compute_capability" in options:
         options["compute_capability"] = tuple(options["compute_capability"])
-    return ExportRequest(**options), set(vars(args)) - {*LISTING_FLAGS, "model", "target", "precision"}
+    return ExportRequest(**options), set(vars(args)) - {*LISTING_FLAGS, *REMOTE_FLAGS, "model", "target", "precision"}
 
 
 def run_export_command(argv: list[str]) -> int:
@@ -123,7 +133,13 @@ def run_export_command(argv: list[str]) -> int:
     from .exporters.pipeline import run_export
     from .summary import print_export_summary
 
-    output, manifest = run_export(request, explicit)
+    if "on" in args:
+        from .remote.export import export_tuned_on
+
+        ssh_config, timeout = getattr(args, "ssh_config", None), getattr(args, "timeout", 900.0)
+        output, manifest = export_tuned_on(request, explicit, args.on, ssh_config, timeout)
+    else:
+        output, manifest = run_export(request, explicit)
     print_export_summary(output, manifest)
     return 0
 

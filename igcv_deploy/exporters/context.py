@@ -10,18 +10,10 @@ import numpy as np
 from ..errors import IGCVError
 from ..isa import IsaClass, resolve_device
 from ..runtimes import get_runtime
-from ..runtimes.parity import compare
+from ..runtimes.parity import PARITY_GATES, compare, exceeded, outputs_exceeded
 from ..targets import get_target
 
-# Parity gates per precision. INT8 accuracy is judged by calibration; its gate only catches a
-# runtime that computes something else entirely (e.g. OpenVINO's Gather-permutation miscompile).
 ONNX_REFERENCE = "onnxruntime (original ONNX file)"  # the reference when the export starts from an ONNX file
-PARITY_GATES = {
-    # Dense maps (a class per pixel) allow a few near-tied pixels to flip where class vectors allow none.
-    "fp32": {"max_rel_err": 1e-4, "top1_agreement": 1.0, "pixel_agreement": 0.999, "cosine": 0.9999},
-    "fp16": {"max_rel_err": 1e-2, "top1_agreement": 0.99, "pixel_agreement": 0.99, "cosine": 0.999},
-    "int8": {"max_rel_err": None, "top1_agreement": 0.0, "pixel_agreement": 0.0, "cosine": 0.9},  # None: no limit
-}
 # An ill-conditioned network (deep, randomly initialised) amplifies rounding: PyTorch's own FP32 result can be far
 # from the exact (float64) one. A correct FP32 runtime rounds as often, in another order and with other algorithms
 # (Winograd, blocked GEMMs): measured on pytorchcv's random-init IGCV3 at 224, onnxruntime and OpenVINO were 1.0x
@@ -159,7 +151,7 @@ class ExportContext:
         outputs = self._artifact_outputs(runner)
         figures = self._parity_figures(runner, outputs)
         limits = self._limits(precision)
-        if not self.request.allow_parity_failure and not all_within(figures, limits) and self._scalable(precision):
+        if not self.request.allow_parity_failure and outputs_exceeded(figures, limits) and self._scalable(precision):
             figures["float64"], limits = self._float64_judgement(outputs[0], limits)
         figures["limits"] = limits
         self.manifest.setdefault("artifacts", {})[artifact] = {"precision": precision, "parity": figures}
@@ -179,6 +171,12 @@ class ExportContext:
         """The FP32 gate may scale with the model's own float noise: not when --parity-tol fixes it, and only with a
         PyTorch module to run in float64."""
         return precision == "fp32" and self.request.parity_tol is None and self.model is not None
+
+    def judged_references(self) -> list[np.ndarray]:
+        """What the primary artifact was judged against, per output: float64 where the gate scaled to it."""
+        if self.manifest.get("parity", {}).get("limits", {}).get("against") == "pytorch-float64":
+            return [self.float64_reference()]
+        return [self.reference, *self.extra_references]
 
     def float64_reference(self) -> np.ndarray | None:
         """The PyTorch module in double precision on the parity samples (cached; None if it cannot run in float64)."""
@@ -208,37 +206,11 @@ class ExportContext:
 
     def _gate(self, artifact: str, figures: dict, limits: dict) -> None:
         if limits["against"] == "pytorch-float64":
-            judged, against = [figures["float64"]["artifact"]], "PyTorch in float64"
+            problems, against = exceeded(figures["float64"]["artifact"], limits), "PyTorch in float64"
         else:
-            judged, against = figures.get("per_output", [figures]), self._reference_label(figures)
-        for index, output in enumerate(judged):
-            if within(output, limits):
-                continue
-            which = f" (output {index})" if len(judged) > 1 else ""
-            agreement = "".join(
-                f", {key.replace('_', ' ').replace('top1', 'top-1')} {output[key]:.3f}"
-                for key in AGREEMENTS
-                if key in output
-            )
-            limit = "none" if limits["max_rel_err"] is None else f"{limits['max_rel_err']:.1e}"
+            problems, against = outputs_exceeded(figures, limits), self._reference_label(figures)
+        if problems:
             raise IGCVError(
-                f"{artifact}{which} disagrees with {against} in {figures['runtime']}: "
-                f"max rel err {output['max_rel_err']:.2e} (limit {limit}){agreement}, cosine {output['cosine']:.4f}",
+                f"{artifact} disagrees with {against} in {figures['runtime']}: {'; '.join(problems)}",
                 "report it; --parity-tol or --allow-parity-failure overrides the gate",
             )
-
-
-AGREEMENTS = ("top1_agreement", "pixel_agreement")
-
-
-def within(figures: dict, limits: dict) -> bool:
-    """One output's figures within the limits (an agreement counts where the output has one)."""
-    return (
-        (limits["max_rel_err"] is None or figures["max_rel_err"] <= limits["max_rel_err"])
-        and all(figures[key] >= limits[key] for key in AGREEMENTS if key in figures)
-        and figures["cosine"] >= limits["cosine"]
-    )
-
-
-def all_within(figures: dict, limits: dict) -> bool:
-    return all(within(output, limits) for output in figures.get("per_output", [figures]))

@@ -75,8 +75,7 @@ def lowering_for(ctx, model, tune=None) -> tuple[dict[str, str], dict]:
 
     request, runtime = ctx.request, ctx.runtime
     if request.lowering_plan:
-        digest = hashlib.sha256(Path(request.lowering_plan).read_bytes()).hexdigest()
-        return read_plan(request.lowering_plan, runtime), {"source": "plan file", "plan_sha256": digest}
+        return read_plan(request.lowering_plan, runtime), plan_origin(Path(request.lowering_plan))
     if request.lowering == TUNE:
         return tuned_plan(model, runtime, ctx.precision, tune)
     if request.lowering == AUTO:
@@ -84,10 +83,19 @@ def lowering_for(ctx, model, tune=None) -> tuple[dict[str, str], dict]:
     return {"*": request.lowering}, {"source": "--lowering", "variant": request.lowering}
 
 
+def plan_origin(path: Path) -> dict:
+    """The manifest's account of a plan file: its hash, and where `igcv-profile tune` measured it (the device
+    and its CPU, for a plan tuned with --on)."""
+    text = path.read_bytes()
+    document = json.loads(text)
+    origin = {"source": "plan file", "plan_sha256": hashlib.sha256(text).hexdigest()}
+    if isinstance(document, dict) and "tuned_on" in document:
+        origin["tuned_on"] = document["tuned_on"]
+    return origin
+
+
 def tuned_plan(model, runtime: str, precision: str, tune=None) -> tuple[dict[str, str], dict]:
     """Time every block form on this CPU (about a minute of timing) and keep each block's fastest."""
-    from ..isa import host_class
-    from ..profiling.environment import environment
     from ..profiling.tune import tune_model
     from ..progress import step
 
@@ -96,9 +104,8 @@ def tuned_plan(model, runtime: str, precision: str, tune=None) -> tuple[dict[str
         tuned = (tune or partial(tune_model, model, runtime, blocks_precision))(budget_s=TUNE_BUDGET_S)
     return tuned["plan"], {
         "source": "tuned during the export",
-        "tuned_on": {"cpu_model": environment()["cpu_model"], "isa_class": host_class().name},
         "tuned_precision": blocks_precision,
-        **{key: tuned[key] for key in ("threads", "rounds", "seconds_per_timing", "plan", "blocks_ms")},
+        **{key: tuned[key] for key in ("tuned_on", "threads", "rounds", "seconds_per_timing", "plan", "blocks_ms")},
     }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..bundle import SCHEMA_VERSION, check_writable_destination, staged_folder, write_manifest
+from ..bundle import SCHEMA_VERSION, check_writable_destination, staged_folder, write_manifest, write_reference_set
 from ..errors import UsageError
 from ..isa import HOST, host_class, resolve_device
 from ..progress import collect_timings, step
@@ -138,6 +138,7 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
         ctx.extra_references = extra_references
         with step(f"{target.name} {precision} export and parity"):
             manifest["primary_artifact"] = exporter(ctx)
+        write_reference_set(staging, samples, ctx.judged_references(), 1 if request.dynamic_batch else request.batch)
         manifest["step_seconds"] = collect_timings()
         from .base_onnx import input_spec, output_spec
 

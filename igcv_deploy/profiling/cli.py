@@ -3,6 +3,11 @@
   igcv-profile BUNDLE_OR_MODEL_FILE [options]     time it (and --per-layer: where the time goes)
   igcv-profile compare A.json B.json ... [--report DIR]   compare results side by side
   igcv-profile tune BUNDLE_OR_ONNX --runtime R --output plan.json   pick each block's grouped-conv lowering
+  igcv-profile verify BUNDLE                     rerun the bundle's reference set, judge it by the export's limits
+  igcv-profile device setup|info --on DEVICE     make / show the torch-free environment on a device over SSH
+
+BUNDLE, tune and verify take --on DEVICE (ssh://[user@]host[:port] or an ssh-config alias; repeat for a fleet)
+to run on that device: the bundle is copied there once and hash-verified before it runs.
 
 Imports no torch (only --runtime torch does), so it runs on devices with just a runtime installed.
 """
@@ -16,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import UsageError, run_guarded
+from ..remote.commands import add_remote_options
 from ..runtimes.openvino import PRECISION_HINTS, OpenVINOOptions
 from ..runtimes.registry import runtime_names, runtimes_listing
 
@@ -51,6 +57,7 @@ def profile_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer-runs", type=int, default=20, help="inferences averaged for --per-layer (default 20)")
     p.add_argument("--output", help="write the result JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    add_remote_options(p, "profile it")
     return p
 
 
@@ -75,7 +82,22 @@ def tune_parser() -> argparse.ArgumentParser:
         "--rounds", type=int, default=3, help="rounds over every block and form; each form's median is kept (default 3)"
     )
     p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per variant per round (default 0.3)")
+    p.add_argument("--budget", type=float, help="cap on the timed seconds in all (shortens --seconds)")
     p.add_argument("--output", default="lowering_plan.json", help="plan file (default lowering_plan.json)")
+    add_remote_options(p, "tune it")
+    return p
+
+
+def verify_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="igcv-profile verify",
+        description="Run a bundle's reference.npz in its runtime (no torch) and judge max rel err, cosine and top-1 "
+        "agreement by the limits the export used. Exit 0 within them, 1 otherwise.",
+    )
+    p.add_argument("artifact", help="bundle folder (hash-verified first)")
+    p.add_argument("--runtime", choices=runtime_names(), help="default: the runtime the export checked parity in")
+    p.add_argument("--output", help="write the figures and limits as JSON here")
+    add_remote_options(p, "verify it")
     return p
 
 
@@ -137,7 +159,12 @@ def run_profile(argv: list[str]) -> int:
     from .comparison import print_summary
     from .harness import profile
 
-    args = profile_parser().parse_args(argv)
+    parser = profile_parser()
+    args = parser.parse_args(argv)
+    if args.on:
+        from ..remote.commands import run_on_devices
+
+        return run_on_devices(parser, args, [], tag_device, lambda doc, say: say(latency_line(doc)), ["--quiet"])
     document = profile(build_request(args))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +172,14 @@ def run_profile(argv: list[str]) -> int:
     if not args.quiet:
         print_summary([(Path(args.output).stem if args.output else "run", document)])
     return 0
+
+
+def tag_device(document: dict, device) -> None:
+    document["device"] = device.spec
+
+
+def latency_line(document: dict) -> str:
+    return ", ".join(f"p50 {run['latency_ms']['p50']:.3f} ms" for run in document["runs"])
 
 
 def run_compare(argv: list[str]) -> int:
@@ -162,9 +197,14 @@ def run_tune(argv: list[str]) -> int:
     from .artifact import resolve
     from .tune import tune
 
-    args = tune_parser().parse_args(argv)
-    if min(args.threads, args.rounds) < 1 or args.seconds <= 0:
-        raise UsageError("--threads, --rounds and --seconds must be positive", "check the numbers given")
+    parser = tune_parser()
+    args = parser.parse_args(argv)
+    if min(args.threads, args.rounds) < 1 or args.seconds <= 0 or (args.budget is not None and args.budget <= 0):
+        raise UsageError("--threads, --rounds, --seconds and --budget must be positive", "check the numbers given")
+    if args.on:
+        from ..remote.commands import run_on_devices
+
+        return run_on_devices(parser, args, ["tune"], tag_tuned_on, lambda doc, say: say(plan_line(doc)))
     model = resolve(args.artifact).file_for((".onnx",)).path
     if model.suffix != ".onnx":
         raise UsageError(f"{args.artifact} holds no ONNX model to tune", "pass an onnx bundle or .onnx file")
@@ -175,18 +215,52 @@ def run_tune(argv: list[str]) -> int:
         args.threads,
         rounds=args.rounds,
         seconds=args.seconds,
+        budget_s=args.budget,
         progress=lambda line: print(line, file=sys.stderr),
     )
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
-    chosen = ", ".join(f"{sig}: {variant}" for sig, variant in result["plan"].items())
-    print(
-        f"plan: {chosen}\nwritten to {args.output}\nnext: igcv-export --model MODEL --target TARGET "
-        f"--lowering-plan {args.output}"
-    )
+    print(f"{plan_line(result)}\nwritten to {args.output}")
+    print(f"next: igcv-export --model MODEL --target TARGET --lowering-plan {args.output}")
     return 0
 
 
-SUBCOMMANDS = {"compare": run_compare, "tune": run_tune}
+def tag_tuned_on(document: dict, device) -> None:
+    document["tuned_on"]["device"] = device.spec
+
+
+def plan_line(document: dict) -> str:
+    return "plan: " + ", ".join(f"{sig}: {variant}" for sig, variant in document["plan"].items())
+
+
+def run_verify(argv: list[str]) -> int:
+    from .verify import check, report_lines, verify
+
+    parser = verify_parser()
+    args = parser.parse_args(argv)
+    if args.on:
+        from ..remote.commands import run_on_devices
+
+        def judged(result: dict, say) -> None:
+            for line in report_lines(result):
+                say(line)
+
+        return run_on_devices(parser, args, ["verify"], tag_device, judged)
+    result = verify(args.artifact, args.runtime)
+    print("\n".join(report_lines(result)))
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
+    check(result)
+    print("ok: within the export's limits")
+    return 0
+
+
+def run_device(argv: list[str]) -> int:
+    from .device_cli import run_device_command
+
+    return run_device_command(argv)
+
+
+SUBCOMMANDS = {"compare": run_compare, "tune": run_tune, "verify": run_verify, "device": run_device}
 
 
 def main(argv: list[str] | None = None) -> int:

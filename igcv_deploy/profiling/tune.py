@@ -20,6 +20,15 @@ from .stats import summarize
 from .timing import Plan, measure
 
 
+def tuned_on() -> dict:
+    """Where a plan is measured: this machine's name, CPU model and instruction-set class."""
+    from ..isa import host_class
+    from .environment import environment
+
+    env = environment()
+    return {"host": env["host"], "cpu_model": env["cpu_model"], "isa_class": host_class().name}
+
+
 def lower(model, runtime: str, plan: dict):
     """Fold `model` for `runtime` with the lowering pass bound to `plan`; the model and that pass's log."""
     from ..graph import fold_permutations
@@ -109,6 +118,7 @@ def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, 
         "rounds": rounds,
         "seconds_per_timing": seconds,
         "plan": {sig: min(by, key=by.get) for sig, by in medians.items()},
+        "tuned_on": tuned_on(),
         "blocks_ms": medians,
     }
 

@@ -120,7 +120,7 @@ def test_parity_gate_fails_a_corrupted_graph(workdir, run_cli, monkeypatch):
 def test_ort_mobile(workdir, run_cli):
     bundle = export(run_cli, workdir / "ort", "--target", "ort-mobile")
     manifest = read_manifest(bundle)
-    assert set(manifest["files"]) == {"model.ort", "required_operators.config"}
+    assert set(manifest["files"]) == {"model.ort", "required_operators.config", "reference.npz"}
     assert manifest["primary_artifact"] == "model.ort"
     assert manifest["parity"]["max_rel_err"] <= 1e-4
     config = (bundle / "required_operators.config").read_text()

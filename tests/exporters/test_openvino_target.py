@@ -24,7 +24,7 @@ def bundles(tmp_path_factory):
 
 def test_fp32_ir_parity(bundles):
     manifest = read_manifest(bundles / "fp32")
-    assert set(manifest["files"]) == {"model.xml", "model.bin"}
+    assert set(manifest["files"]) == {"model.xml", "model.bin", "reference.npz"}
     assert manifest["parity"]["runtime"] == "openvino"
     assert manifest["parity"]["max_rel_err"] <= 1e-4
     default = manifest["openvino"]["default_precision_parity"]
