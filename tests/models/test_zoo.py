@@ -85,10 +85,10 @@ def test_onnx_export_parity(built):
 def test_pytorch_fp32_is_within_the_plain_gate_of_float64(name):
     """Every registered model, with the weights an export gives it, is well conditioned: PyTorch's FP32 result on
     the parity photos is within the plain 1e-4 gate of float64, so its exports keep that gate (issue 25)."""
-    from igcv_deploy.exporters.context import PARITY_GATES, ExportRequest
+    from igcv_deploy.exporters.context import ExportRequest
     from igcv_deploy.exporters.pipeline import parity_samples
     from igcv_deploy.exporters.prepared_model import prepare_model
-    from igcv_deploy.runtimes.parity import compare
+    from igcv_deploy.runtimes.parity import PARITY_GATES, compare
 
     prepared = prepare_model(ExportRequest(name, imgsz=min(get_config(name).input_size[1], EXPORT_SIZE)))
     samples = parity_samples(prepared.config, 1)
