@@ -9,6 +9,7 @@ at least once, not the full product (CI time).
 from __future__ import annotations
 
 import copy
+import json
 import textwrap
 from pathlib import Path
 
@@ -232,6 +233,15 @@ def test_every_output_of_a_tuple_is_checked(heads, run_cli, target):
     assert [(o["name"], o["shape"]) for o in manifest["outputs"]] == [("logits", [1, 10]), ("output_1", [1, 4])]
     per_output = manifest["parity"]["per_output"]
     assert len(per_output) == 2 and all(o["max_rel_err"] <= 1e-4 and o["top1_agreement"] == 1.0 for o in per_output)
+
+
+def test_verify_judges_every_output_of_the_bundle(heads, run_cli, capsys):
+    from igcv_deploy.profiling.cli import main as profile
+
+    export_ok(run_cli, "--model", f"{heads}:two_heads", "--imgsz", "64", "--output", "b")
+    assert profile(["verify", "b", "--output", "verified.json"]) == 0
+    figures = json.loads(Path("verified.json").read_text())["figures"]
+    assert len(figures["per_output"]) == 2 and all(o["max_rel_err"] <= 1e-4 for o in figures["per_output"])
 
 
 def test_a_broken_auxiliary_output_fails_the_export(heads, run_cli, monkeypatch):
