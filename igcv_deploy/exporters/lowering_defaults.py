@@ -27,6 +27,8 @@ class Measured:
 
 EPYC_AVX2 = "AMD EPYC, 2 cores (AVX2, FMA; no AVX-512)"
 XEON_VNNI = "Intel Xeon, 2 cores (AVX-512 VNNI), measured by the maintainers"
+ZEN5 = "AMD EPYC Zen 5, 2 cores (AVX-512 VNNI + AVX512_BF16, no AMX), measured by the maintainers"
+ZEN5_EVIDENCE = "x86-avx512-bf16-zen5.json (2026-12-07; whole IGCV3-D, 15 rotated rounds in one process, 2 threads): "
 
 # `igcv-profile tune` on the EPYC AVX2 machine (2 threads, 3 rounds; benchmarks/results/x86-avx2.json "tuning").
 AVX2_ONNXRUNTIME_FP32_PLAN = {
@@ -77,6 +79,54 @@ AVX2_EXECUTORCH_FP32_PLAN = {
     "160-960-320 g2/2 7x7->7x7": "split",
 }
 
+# `igcv-export --lowering tune` on an AMD EPYC Zen 5 (AVX-512 VNNI + AVX512_BF16, no AMX, 2 cores), 3 rounds x 0.3 s,
+# 2 threads, onnxruntime 1.32.0 / OpenVINO 2026.4.1 (f32 hint) / ExecuTorch 1.5.1, 2026-12-07: the maintainers'
+# measurement file x86-avx512-bf16-zen5.json ("plans"), cited here as the evidence; not read at run time.
+ZEN5_ONNXRUNTIME_FP32_PLAN = {
+    "32-32-16 g2/2 112x112->112x112": "dense_projection",
+    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
+    "24-144-24 g2/2 56x56->56x56": "dense_projection",
+    "24-144-32 g2/2 56x56->28x28": "split",
+    "32-192-32 g2/2 28x28->28x28": "split",
+    "32-192-64 g2/2 28x28->14x14": "split",
+    "64-384-64 g2/2 14x14->14x14": "split",
+    "64-384-96 g2/2 14x14->14x14": "split",
+    "96-576-96 g2/2 14x14->14x14": "split",
+    "96-576-160 g2/2 14x14->7x7": "split",
+    "160-960-160 g2/2 7x7->7x7": "split",
+    "160-960-320 g2/2 7x7->7x7": "split",
+}
+
+ZEN5_OPENVINO_FP32_PLAN = {
+    "32-32-16 g2/2 112x112->112x112": "dense_projection",
+    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
+    "24-144-24 g2/2 56x56->56x56": "dense_expansion",
+    "24-144-32 g2/2 56x56->28x28": "dense_expansion",
+    "32-192-32 g2/2 28x28->28x28": "dense_expansion",
+    "32-192-64 g2/2 28x28->14x14": "dense_projection",
+    "64-384-64 g2/2 14x14->14x14": "split",
+    "64-384-96 g2/2 14x14->14x14": "split",
+    "96-576-96 g2/2 14x14->14x14": "split",
+    "96-576-160 g2/2 14x14->7x7": "split",
+    "160-960-160 g2/2 7x7->7x7": "split",
+    "160-960-320 g2/2 7x7->7x7": "split",
+}
+
+ZEN5_EXECUTORCH_FP32_PLAN = {
+    "32-32-16 g2/2 112x112->112x112": "dense_projection",
+    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
+    "24-144-24 g2/2 56x56->56x56": "dense_projection",
+    "24-144-32 g2/2 56x56->28x28": "dense_projection",
+    "32-192-32 g2/2 28x28->28x28": "dense_expansion",
+    "32-192-64 g2/2 28x28->14x14": "dense_projection",
+    "64-384-64 g2/2 14x14->14x14": "split",
+    "64-384-96 g2/2 14x14->14x14": "split",
+    "96-576-96 g2/2 14x14->14x14": "split",
+    "96-576-160 g2/2 14x14->7x7": "split",
+    "160-960-160 g2/2 7x7->7x7": "native",
+    "160-960-320 g2/2 7x7->7x7": "dense_expansion",
+}
+
 MEASURED: dict[tuple[str, str, str], Measured] = {
     ("x86-avx2", "onnxruntime", "fp32"): Measured(
         "native",
@@ -123,6 +173,30 @@ MEASURED: dict[tuple[str, str, str], Measured] = {
     ),
     ("x86-vnni", "onnxruntime", "fp32"): Measured(
         "split", 0.91, XEON_VNNI, "split 6.11 ms, native 6.70 ms, MobileNetV2 3.41 ms (a tuned plan 5.06 ms)"
+    ),
+    # vs_native of the Zen 5 rows: the tuned plan's block timings summed / native's (native was not timed whole).
+    ("x86-avx512-bf16", "onnxruntime", "fp32"): Measured(
+        "split",
+        0.79,
+        ZEN5,
+        ZEN5_EVIDENCE
+        + "this plan 2.78 ms (1.46x MobileNetV2), the x86-vnni default 2.99 ms, permutations deleted 2.69 ms",
+        ZEN5_ONNXRUNTIME_FP32_PLAN,
+    ),
+    ("x86-avx512-bf16", "openvino", "fp32"): Measured(
+        "split",
+        0.62,
+        ZEN5,
+        ZEN5_EVIDENCE + "f32 hint: this plan 4.08 ms (1.69x MobileNetV2), the default then 4.31 ms, permutations "
+        "deleted 3.69 ms",
+        ZEN5_OPENVINO_FP32_PLAN,
+    ),
+    ("x86-avx512-bf16", "executorch", "fp32"): Measured(
+        "split",
+        0.63,
+        ZEN5,
+        ZEN5_EVIDENCE + "this plan 2.57 ms (1.58x MobileNetV2), the default then 2.86 ms, permutations deleted 2.37 ms",
+        ZEN5_EXECUTORCH_FP32_PLAN,
     ),
 }
 # FP16 blocks run the FP32 forms' arithmetic pattern: they take the FP32 row of their class.

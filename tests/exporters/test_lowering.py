@@ -107,6 +107,8 @@ def test_tuning_a_lowered_model_says_how_to_get_one(workdir, run_cli, capsys):
         (("--target", "openvino", "--lowering-plan", "ort.json"), "tuned on onnxruntime"),
         (("--lowering", "tune", "--device", "arm-dotprod"), "--lowering tune measures this CPU"),
         (("--device", "riscv"), "unknown --device 'riscv'"),
+        (("--tuning", "plan.json"), "is not a tuning store"),
+        (("--lowering", "split", "--tuning", "plan.json"), "--tuning is the store --lowering auto reads"),
     ],
 )
 def test_bad_lowering_options_are_usage_errors(workdir, run_cli, args, message):

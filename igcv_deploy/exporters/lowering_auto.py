@@ -1,0 +1,95 @@
+"""`--lowering auto`: the tuning store's plan for the export's CPU, else the measured table, else the fallback.
+
+When the export is for this host and the store holds no plan for one of the model's block shapes, those shapes
+are measured in seconds (quick tuning: short timings, forms clearly slower than a block's fastest dropped after
+the first round) and stored, so the next export on this CPU reads them back. `--lowering table` or
+IGCV_NO_TUNE=1 never measure (builds that must not: CI, cross-compiles). docs/devices.md says what each costs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from .. import tuning_store
+from ..isa import host_class
+
+NO_TUNE_ENV = "IGCV_NO_TUNE"
+STORE_THREADS = 2  # the thread count the table's rows and the goals are measured at
+# ExecuTorch's forms are .pte exports of ~4 s each (minutes for IGCV3-D): it reads the store but never tunes by default.
+QUICK_TUNED_RUNTIMES = ("onnxruntime", "openvino")
+QUICK_TUNING = {"rounds": 3, "seconds": 0.03, "drop_above": 1.25}
+
+
+def blocks_precision(precision: str) -> str:
+    return "fp32" if precision == "int8" else precision  # the plan is chosen before quantisation
+
+
+def store_entry(ctx) -> tuple[dict | None, str]:
+    """(the entry for the export's device, where it came from): `--tuning FILE`, else this user's store."""
+    runtime, precision = ctx.runtime, blocks_precision(ctx.precision)
+    carried = ctx.request.tuning
+    entries = tuning_store.read_entries(Path(carried)) if carried else tuning_store.read_entries()
+    where = f"--tuning {Path(carried).name}" if carried else str(tuning_store.store_path())
+    if ctx.request.device in (None, "host"):
+        entry = tuning_store.lookup(tuning_store.host_key(runtime, precision, STORE_THREADS), entries)
+        if entry or not carried:
+            return entry, where
+    return tuning_store.lookup_for_class(entries, ctx.isa.name, runtime, precision, STORE_THREADS), where
+
+
+def auto_plan(ctx, table: bool) -> tuple[dict[str, str], dict]:
+    """The table's plan overlaid with the store's entry (the manifest's `chosen_by` is settled after folding)."""
+    from .lowering_defaults import default_lowering
+
+    plan, source = default_lowering(ctx.isa.name, ctx.isa.arch, ctx.runtime, ctx.precision)
+    source["chosen_by"] = "table" if source["measured_on"] else "fallback"
+    entry, where = (None, None) if table else store_entry(ctx)
+    if entry is None:
+        return plan, source
+    stored = {"where": where, "key": entry["key"], "how": entry["how"], "plan": entry["plan"]}
+    return {**plan, **entry["plan"]}, {**source, "store": stored, "blocks_ms": entry["blocks_ms"]}
+
+
+def settle(source: dict, log: list[dict]) -> list[str]:
+    """Set `chosen_by` to "store" when the store's plan named every block; the block shapes it did not name."""
+    stored = source.get("store", {}).get("plan", {})
+    missing = sorted({e["signature"] for e in log if e["signature"] not in stored})
+    if stored and not missing:
+        source["chosen_by"] = "store"
+        source["table"] = source["source"]
+        source["source"] = f"tuning store: measured on {source['store']['key']['cpu_model']}"
+    elif stored:
+        source["store"]["missing_signatures"] = missing
+    return missing
+
+
+def may_tune_here(ctx) -> bool:
+    return (
+        ctx.request.lowering == "auto"
+        and ctx.isa == host_class()
+        and ctx.request.device in (None, "host")
+        and not ctx.request.tuning  # a carried file says what to use; measuring here would not change it
+        and ctx.runtime in QUICK_TUNED_RUNTIMES
+        and os.environ.get(NO_TUNE_ENV, "") in ("", "0")
+    )
+
+
+def quick_tune_and_store(ctx, model, signatures: list[str]) -> None:
+    """Time the forms of these block shapes on this host (seconds) and add them to the store's entry."""
+    from ..profiling.tune import tune_model
+
+    runtime, precision = ctx.runtime, blocks_precision(ctx.precision)
+    key = tuning_store.host_key(runtime, precision, STORE_THREADS)
+    say = lambda line: print(f"tuning: {line}", file=sys.stderr, flush=True)  # noqa: E731
+    say(
+        f"no stored plan for {len(signatures)} block shapes on this CPU ({key.cpu_model}, {runtime} "
+        f"{precision}); measuring them once (set {NO_TUNE_ENV}=1 or --lowering table to skip)"
+    )
+    started = time.perf_counter()
+    tuned = tune_model(model, runtime, precision, STORE_THREADS, only=set(signatures), **QUICK_TUNING, progress=say)
+    how = "quick tuning during igcv-export: {rounds} rounds x {seconds} s, forms over {drop_above}x the fastest dropped"
+    tuning_store.record_host(tuned, how.format(**QUICK_TUNING) + " after round 1")
+    say(f"{len(signatures)} block shapes measured in {time.perf_counter() - started:.1f} s, stored")
