@@ -32,11 +32,13 @@ def store_entry(ctx) -> tuple[dict | None, str]:
     runtime, precision = ctx.runtime, blocks_precision(ctx.precision)
     carried = ctx.request.tuning
     entries = tuning_store.read_entries(Path(carried)) if carried else tuning_store.read_entries()
-    where = f"--tuning {Path(carried).name}" if carried else str(tuning_store.store_path())
+    where = f"--tuning {Path(carried).name}" if carried else "this user's tuning store"  # no home path in bundles
     if ctx.request.device in (None, "host"):
         entry = tuning_store.lookup(tuning_store.host_key(runtime, precision, STORE_THREADS), entries)
         if entry or not carried:
             return entry, where
+    if not carried:  # another device: only a file carried from it speaks for it
+        return None, where
     return tuning_store.lookup_for_class(entries, ctx.isa.name, runtime, precision, STORE_THREADS), where
 
 
