@@ -106,7 +106,9 @@ def fold_lowered(ctx, model, fold) -> tuple[object, list[dict], dict]:
         return folded, log, source
     missing = settle(source, [e for e in log if e["pass"] == NAME])
     if missing and may_tune_here(ctx):
-        quick_tune_and_store(ctx, model, missing)
+        not_stored = quick_tune_and_store(ctx, model, missing)
+        if not_stored:
+            return folded, log, {**source, "quick_tuning": not_stored}
         plan, source = lowering_for(ctx, model)
         folded, log = fold(plan)
         settle(source, [e for e in log if e["pass"] == NAME])

@@ -117,6 +117,7 @@ def tune_calls(
         for sig, by in rotated_round_samples(kept, rounds - 1, timing, progress).items():
             samples[sig] = {variant: samples[sig][variant] + times for variant, times in by.items()}
     medians = {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
+    spreads = [np.ptp(t) / np.median(t) for by in samples.values() for t in by.values() if len(t) > 1]
     return {
         "runtime": runtime,
         "precision": precision,
@@ -125,6 +126,7 @@ def tune_calls(
         "seconds_per_timing": seconds,
         "plan": {sig: min(by, key=by.get) for sig, by in medians.items()},
         "blocks_ms": medians,
+        "round_spread": float(np.median(spreads)) if spreads else None,  # (max - min) / median over rounds
         **({"dropped_after_round_1": dropped} if drop_above is not None else {}),
     }
 

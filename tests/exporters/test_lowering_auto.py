@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from igcv_deploy import tuning_store
+from igcv_deploy.exporters import lowering_auto
 from igcv_deploy.exporters.lowering_auto import NO_TUNE_ENV
 from igcv_deploy.profiling.cli import main as igcv_profile
 
@@ -27,7 +28,8 @@ def chosen(bundle) -> dict:
     return {e["signature"]: e["variant"] for e in read_manifest(bundle)["folding"]["log"] if "signature" in e}
 
 
-def test_first_export_measures_this_cpu_and_the_second_reads_the_store(workdir, run_cli, empty_store, capsys):
+def test_first_export_measures_this_cpu_and_the_second_reads_the_store(workdir, run_cli, empty_store, monkeypatch):
+    monkeypatch.setattr(lowering_auto, "NOISY_ROUNDS", float("inf"))  # store whatever a busy test machine measures
     code, _, first_err = run_cli("--model", "igcv3-0.25", "--imgsz", "64", "--output", workdir / "one")
     assert code == 0 and "tuning: no stored plan for" in first_err and "stored" in first_err
     (entry,) = tuning_store.read_entries(empty_store)
@@ -44,6 +46,18 @@ def test_first_export_measures_this_cpu_and_the_second_reads_the_store(workdir, 
     assert read_manifest(workdir / "one")["files"] == read_manifest(workdir / "two")["files"]
     native = export(run_cli, workdir / "native", "--lowering", "native")
     assert rel_err(outputs(workdir / "two", "onnx"), outputs(native, "onnx")) <= TOL
+
+
+def test_timings_too_noisy_to_trust_are_not_stored(workdir, run_cli, empty_store, monkeypatch):
+    monkeypatch.setattr(lowering_auto, "NOISY_ROUNDS", -1.0)  # every measurement counts as noisy
+    code, _, err = run_cli("--model", "igcv3-0.25", "--imgsz", "64", "--output", workdir / "b")
+    assert code == 0 and "between rounds (a busy machine?): not stored" in err
+    record = lowering_record(workdir / "b")
+    assert (
+        not empty_store.exists()
+        and record["chosen_by"] in ("table", "fallback")
+        and "not stored" in record["quick_tuning"]
+    )
 
 
 @pytest.mark.parametrize("how", [(NO_TUNE_ENV, "auto"), (None, "table")])
