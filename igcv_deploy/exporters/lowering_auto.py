@@ -26,13 +26,15 @@ QUICK_TUNING = {"rounds": 3, "seconds": 0.03, "drop_above": 1.25}
 NOISY_ROUNDS = 0.25
 
 
-def blocks_precision(precision: str) -> str:
-    return "fp32" if precision == "int8" else precision  # the plan is chosen before quantisation
+def uses_store(ctx) -> bool:
+    """INT8 exports take the table: the store's blocks are timed in float, and the INT8 rows, measured on whole
+    quantised networks, choose differently (the zeros a dense form multiplies are cheap in INT8)."""
+    return ctx.precision != "int8"
 
 
 def store_entry(ctx) -> tuple[dict | None, str]:
     """(the entry for the export's device, where it came from): `--tuning FILE`, else this user's store."""
-    runtime, precision = ctx.runtime, blocks_precision(ctx.precision)
+    runtime, precision = ctx.runtime, ctx.precision
     carried = ctx.request.tuning
     entries = tuning_store.read_entries(Path(carried)) if carried else tuning_store.read_entries()
     where = f"--tuning {Path(carried).name}" if carried else "this user's tuning store"  # no home path in bundles
@@ -51,7 +53,7 @@ def auto_plan(ctx, table: bool) -> tuple[dict[str, str], dict]:
 
     plan, source = default_lowering(ctx.isa.name, ctx.isa.arch, ctx.runtime, ctx.precision)
     source["chosen_by"] = "table" if source["measured_on"] else "fallback"
-    entry, where = (None, None) if table else store_entry(ctx)
+    entry, where = (None, None) if table or not uses_store(ctx) else store_entry(ctx)
     if entry is None:
         return plan, source
     stored = {"where": where, "key": entry["key"], "how": entry["how"], "plan": entry["plan"]}
@@ -74,6 +76,7 @@ def settle(source: dict, log: list[dict]) -> list[str]:
 def may_tune_here(ctx) -> bool:
     return (
         ctx.request.lowering == "auto"
+        and uses_store(ctx)
         and ctx.isa == host_class()
         and ctx.request.device in (None, "host")
         and not ctx.request.tuning  # a carried file says what to use; measuring here would not change it
@@ -87,7 +90,7 @@ def quick_tune_and_store(ctx, model, signatures: list[str]) -> str | None:
     were not stored, if they were not."""
     from ..profiling.tune import tune_model
 
-    runtime, precision = ctx.runtime, blocks_precision(ctx.precision)
+    runtime, precision = ctx.runtime, ctx.precision
     key = tuning_store.host_key(runtime, precision, STORE_THREADS)
     say = lambda line: print(f"tuning: {line}", file=sys.stderr, flush=True)  # noqa: E731
     say(
