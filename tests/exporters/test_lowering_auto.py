@@ -60,12 +60,15 @@ def test_timings_too_noisy_to_trust_are_not_stored(workdir, run_cli, empty_store
     )
 
 
-@pytest.mark.parametrize("how", [(NO_TUNE_ENV, "auto"), (None, "table")])
-def test_builds_that_must_not_measure_take_the_table(workdir, run_cli, empty_store, monkeypatch, how):
-    variable, lowering = how
+@pytest.mark.parametrize(
+    "variable, extra",
+    [(NO_TUNE_ENV, ()), (None, ("--lowering", "table")), (None, ("--precision", "int8", "--calib-size", "8"))],
+)
+def test_builds_that_must_not_measure_take_the_table(workdir, run_cli, empty_store, monkeypatch, variable, extra):
+    """IGCV_NO_TUNE=1 and --lowering table never measure; INT8 exports take the table (float-timed blocks)."""
     if variable:
         monkeypatch.setenv(variable, "1")
-    code, _, err = run_cli("--model", "igcv3-0.25", "--imgsz", "64", "--output", workdir / "b", "--lowering", lowering)
+    code, _, err = run_cli("--model", "igcv3-0.25", "--imgsz", "64", "--output", workdir / "b", *extra)
     assert code == 0 and "tuning:" not in err and not empty_store.exists()
     assert lowering_record(workdir / "b")["chosen_by"] in ("table", "fallback")
 
