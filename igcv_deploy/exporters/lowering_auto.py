@@ -24,6 +24,7 @@ QUICK_TUNING = {"rounds": 3, "seconds": 0.03, "drop_above": 1.25}
 # A median (max - min) / median of a form's rounds above this: the machine was too busy to measure (on a 2-core
 # host at load 15, OpenVINO blocks that run in 0.2 ms took 5-12 ms), and a plan stored from it would stay.
 NOISY_ROUNDS = 0.25
+BUSY_LOAD_PER_CORE = 2.0  # a 1-minute load average above this many runnable tasks per core: do not even start
 
 
 def uses_store(ctx) -> bool:
@@ -85,6 +86,13 @@ def may_tune_here(ctx) -> bool:
     )
 
 
+def busy_machine() -> str | None:
+    from ..profiling.environment import usable_cores
+
+    cores, load = usable_cores() or 1, os.getloadavg()[0]
+    return f"this machine is busy (load {load:.1f} on {cores} cores)" if load > BUSY_LOAD_PER_CORE * cores else None
+
+
 def quick_tune_and_store(ctx, model, signatures: list[str]) -> str | None:
     """Time the forms of these block shapes on this host (seconds) and add them to the store's entry; why they
     were not stored, if they were not."""
@@ -97,6 +105,10 @@ def quick_tune_and_store(ctx, model, signatures: list[str]) -> str | None:
         f"no stored plan for {len(signatures)} block shapes on this CPU ({key.cpu_model}, {runtime} "
         f"{precision}); measuring them once (set {NO_TUNE_ENV}=1 or --lowering table to skip)"
     )
+    busy = busy_machine()
+    if busy:
+        say(f"{busy}: not measured; this export takes the table's plan, the next one measures again")
+        return busy
     started = time.perf_counter()
     tuned = tune_model(model, runtime, precision, STORE_THREADS, only=set(signatures), **QUICK_TUNING, progress=say)
     seconds = time.perf_counter() - started
