@@ -79,53 +79,30 @@ AVX2_EXECUTORCH_FP32_PLAN = {
     "160-960-320 g2/2 7x7->7x7": "split",
 }
 
+IGCV3_SIGNATURES = tuple(AVX2_ONNXRUNTIME_FP32_PLAN)  # IGCV3-D 1.0 @ 224's block shapes, input to output
+
+
+def in_block_order(forms: str) -> dict[str, str]:
+    """{signature: form} from the forms of IGCV3_SIGNATURES in order, space-separated."""
+    return dict(zip(IGCV3_SIGNATURES, forms.split(), strict=True))
+
+
 # `igcv-export --lowering tune` on an AMD EPYC Zen 5 (AVX-512 VNNI + AVX512_BF16, no AMX, 2 cores), 3 rounds x 0.3 s,
 # 2 threads, onnxruntime 1.32.0 / OpenVINO 2026.4.1 (f32 hint) / ExecuTorch 1.5.1, 2026-12-07: the maintainers'
 # measurement file x86-avx512-bf16-zen5.json ("plans"), cited here as the evidence; not read at run time.
-ZEN5_ONNXRUNTIME_FP32_PLAN = {
-    "32-32-16 g2/2 112x112->112x112": "dense_projection",
-    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
-    "24-144-24 g2/2 56x56->56x56": "dense_projection",
-    "24-144-32 g2/2 56x56->28x28": "split",
-    "32-192-32 g2/2 28x28->28x28": "split",
-    "32-192-64 g2/2 28x28->14x14": "split",
-    "64-384-64 g2/2 14x14->14x14": "split",
-    "64-384-96 g2/2 14x14->14x14": "split",
-    "96-576-96 g2/2 14x14->14x14": "split",
-    "96-576-160 g2/2 14x14->7x7": "split",
-    "160-960-160 g2/2 7x7->7x7": "split",
-    "160-960-320 g2/2 7x7->7x7": "split",
-}
+ZEN5_ONNXRUNTIME_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_projection split split split split split split split split split"
+)
 
-ZEN5_OPENVINO_FP32_PLAN = {
-    "32-32-16 g2/2 112x112->112x112": "dense_projection",
-    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
-    "24-144-24 g2/2 56x56->56x56": "dense_expansion",
-    "24-144-32 g2/2 56x56->28x28": "dense_expansion",
-    "32-192-32 g2/2 28x28->28x28": "dense_expansion",
-    "32-192-64 g2/2 28x28->14x14": "dense_projection",
-    "64-384-64 g2/2 14x14->14x14": "split",
-    "64-384-96 g2/2 14x14->14x14": "split",
-    "96-576-96 g2/2 14x14->14x14": "split",
-    "96-576-160 g2/2 14x14->7x7": "split",
-    "160-960-160 g2/2 7x7->7x7": "split",
-    "160-960-320 g2/2 7x7->7x7": "split",
-}
+ZEN5_OPENVINO_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_expansion dense_expansion dense_expansion dense_projection "
+    "split split split split split split"
+)
 
-ZEN5_EXECUTORCH_FP32_PLAN = {
-    "32-32-16 g2/2 112x112->112x112": "dense_projection",
-    "16-96-24 g2/2 112x112->56x56": "dense_expansion",
-    "24-144-24 g2/2 56x56->56x56": "dense_projection",
-    "24-144-32 g2/2 56x56->28x28": "dense_projection",
-    "32-192-32 g2/2 28x28->28x28": "dense_expansion",
-    "32-192-64 g2/2 28x28->14x14": "dense_projection",
-    "64-384-64 g2/2 14x14->14x14": "split",
-    "64-384-96 g2/2 14x14->14x14": "split",
-    "96-576-96 g2/2 14x14->14x14": "split",
-    "96-576-160 g2/2 14x14->7x7": "split",
-    "160-960-160 g2/2 7x7->7x7": "native",
-    "160-960-320 g2/2 7x7->7x7": "dense_expansion",
-}
+ZEN5_EXECUTORCH_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_projection dense_projection dense_expansion dense_projection "
+    "split split split split native dense_expansion"
+)
 
 MEASURED: dict[tuple[str, str, str], Measured] = {
     ("x86-avx2", "onnxruntime", "fp32"): Measured(

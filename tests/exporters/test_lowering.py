@@ -40,7 +40,12 @@ def rel_err(a, b) -> float:
 
 
 @pytest.mark.parametrize(
-    "target, device, variant", [("onnx", "x86-vnni", "split"), ("openvino", "x86-avx2", "dense_projection")]
+    "target, device, variant",
+    [
+        ("onnx", "x86-vnni", "split"),
+        ("openvino", "x86-avx2", "dense_projection"),
+        ("openvino", "x86-avx512-bf16", "split"),
+    ],
 )
 def test_default_lowering_is_exact_and_recorded(workdir, run_cli, target, device, variant):
     """The default export lowers every block with the form measured on the device's class (this model's block
