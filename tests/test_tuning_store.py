@@ -78,3 +78,14 @@ def test_a_file_that_is_not_a_store_is_a_usage_error(tmp_path):
     bad.write_text(json.dumps({"plan": PLAN}))
     with pytest.raises(UsageError, match="not a tuning store"):
         tuning_store.read_entries(bad)
+
+
+def test_igcv_profile_tune_export_copies_the_store(monkeypatch, tmp_path, capsys):
+    from igcv_deploy.profiling.cli import main as igcv_profile
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    put(None)
+    assert igcv_profile(["tune", "--export", str(tmp_path / "wisdom.json")]) == 0
+    assert tuning_store.read_entries(tmp_path / "wisdom.json") == tuning_store.read_entries()
+    assert "--tuning" in capsys.readouterr().out
+    assert igcv_profile(["tune"]) == 2 and "needs a bundle" in capsys.readouterr().err
