@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -121,12 +122,16 @@ def tuned_plan(model, runtime: str, precision: str, tune=None) -> tuple[dict[str
     from ..profiling.environment import environment
     from ..profiling.tune import tune_model
     from ..progress import step
-    from ..tuning_store import record_host
+    from .lowering_auto import store_if_steady
 
     blocks_precision = "fp32" if precision == "int8" else precision  # the plan is chosen before quantisation
     with step(f"tune the grouped-conv lowering on this CPU ({runtime} {blocks_precision})"):
         tuned = (tune or partial(tune_model, model, runtime, blocks_precision))(budget_s=TUNE_BUDGET_S)
-    record_host({"runtime": runtime, "precision": blocks_precision, **tuned}, "igcv-export --lowering tune")
+    not_stored = store_if_steady(
+        {"runtime": runtime, "precision": blocks_precision, **tuned}, "igcv-export --lowering tune"
+    )
+    if not_stored:
+        print(f"tuning: {not_stored} in the tuning store (the plan is still used for this export)", file=sys.stderr)
     return tuned["plan"], {
         "source": "tuned during the export",
         "tuned_on": {"cpu_model": environment()["cpu_model"], "isa_class": host_class().name},

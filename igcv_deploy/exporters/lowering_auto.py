@@ -112,11 +112,18 @@ def quick_tune_and_store(ctx, model, signatures: list[str]) -> str | None:
     started = time.perf_counter()
     tuned = tune_model(model, runtime, precision, STORE_THREADS, only=set(signatures), **QUICK_TUNING, progress=say)
     seconds = time.perf_counter() - started
-    if (tuned["round_spread"] or 0) > NOISY_ROUNDS:
-        why = f"timings varied {tuned['round_spread']:.0%} between rounds (a busy machine?): not stored"
+    how = "quick tuning during igcv-export: {rounds} rounds x {seconds} s, forms over {drop_above}x the fastest dropped"
+    why = store_if_steady(tuned, how.format(**QUICK_TUNING) + " after round 1")
+    if why:
         say(f"{why}; this export takes the table's plan, the next one measures again")
         return why
-    how = "quick tuning during igcv-export: {rounds} rounds x {seconds} s, forms over {drop_above}x the fastest dropped"
-    tuning_store.record_host(tuned, how.format(**QUICK_TUNING) + " after round 1")
     say(f"{len(signatures)} block shapes measured in {seconds:.1f} s, stored")
+    return None
+
+
+def store_if_steady(tuned: dict, how: str) -> str | None:
+    """Record a plan tuned on this host unless its rounds disagree too much to trust; why not, if not."""
+    if (tuned.get("round_spread") or 0) > NOISY_ROUNDS:
+        return f"timings varied {tuned['round_spread']:.0%} between rounds (a busy machine?): not stored"
+    tuning_store.record_host(tuned, how)
     return None
