@@ -8,9 +8,11 @@ IGCV_NO_TUNE=1 never measure (builds that must not: CI, cross-compiles). docs/de
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .. import tuning_store
@@ -110,7 +112,13 @@ def quick_tune_and_store(ctx, model, signatures: list[str]) -> str | None:
         say(f"{busy}: not measured; this export takes the table's plan, the next one measures again")
         return busy
     started = time.perf_counter()
-    tuned = tune_model(model, runtime, precision, STORE_THREADS, only=set(signatures), **QUICK_TUNING, progress=say)
+    arguments = (model, runtime, precision, STORE_THREADS)
+    options = {"only": set(signatures), **QUICK_TUNING}
+    if runtime == "openvino":  # in a child: its conversions would advance the layer-name counter of this export's IR
+        with ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as child:
+            tuned = child.submit(tune_model, *arguments, **options).result()
+    else:
+        tuned = tune_model(*arguments, **options, progress=say)
     seconds = time.perf_counter() - started
     how = "quick tuning during igcv-export: {rounds} rounds x {seconds} s, forms over {drop_above}x the fastest dropped"
     why = store_if_steady(tuned, how.format(**QUICK_TUNING) + " after round 1")
