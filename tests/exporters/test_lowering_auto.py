@@ -110,3 +110,14 @@ def test_a_plan_carried_from_a_device_is_used_for_its_class(workdir, run_cli, mo
 
 def _runtime(entry: dict) -> dict:
     return {k: entry["key"][k] for k in ("runtime", "version", "precision", "threads")}
+
+
+def test_openvino_measures_in_a_child_process_and_stores(workdir, run_cli, empty_store, monkeypatch):
+    """OpenVINO's quick tuning runs in a spawned child (its conversions would rename the exported IR's layers)."""
+    monkeypatch.setattr(lowering_auto, "NOISY_ROUNDS", float("inf"))
+    monkeypatch.setattr(lowering_auto, "BUSY_LOAD_PER_CORE", float("inf"))
+    code, _, err = run_cli("--model", "igcv3-0.25", "--imgsz", "64", "--target", "openvino", "--output", workdir / "b")
+    assert code == 0 and "block shapes measured in" in err
+    (entry,) = tuning_store.read_entries(empty_store)
+    assert entry["key"]["runtime"] == "openvino" and entry["plan"] == lowering_record(workdir / "b")["store"]["plan"]
+    assert lowering_record(workdir / "b")["chosen_by"] == "store"
