@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint demo test bench bench-smoke test-arm clean
+.PHONY: setup lint demo test bench bench-smoke bench-cpu test-arm clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: setup
 
 bench-smoke: setup
 	$(PY) benchmarks/run.py --smoke
+
+bench-cpu: setup  # issue 27's goals on this CPU only (default from an empty store vs tuned vs control), ~15 min
+	$(PY) benchmarks/cpu_goals.py
 
 test-arm: setup
 	bash scripts/arm/build_sysroot.sh

@@ -53,10 +53,12 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-fold", dest="no_fold", action="store_true", help="skip the permutation-folding passes")
     parser.add_argument(
         "--lowering",
-        help="grouped-conv lowering of each IGC block: auto (default: measured best for the --device class), "
-        "tune (time the forms on this CPU, about a minute), native, split, dense_projection or dense_expansion",
+        help="grouped-conv lowering of each IGC block: auto (default: the tuning store's plan for this CPU, "
+        "measured in seconds on first use; else the measured table), table (the table, never measure), tune (time "
+        "the forms on this CPU, about a minute), native, split, dense_projection or dense_expansion",
     )
     parser.add_argument("--lowering-plan", help="JSON plan {block signature: variant} from `igcv-profile tune`")
+    parser.add_argument("--tuning", help="tuning-store file from `igcv-profile tune --export` on the device")
     parser.add_argument("--parity-tol", type=float, help="FP32 max relative error allowed (default 1e-4)")
     parser.add_argument("--allow-parity-failure", action="store_true", help="write the bundle even if parity fails")
     parser.add_argument("--calib-data", help="int8: image folder, .npy or .npz (default: built-in photos)")
@@ -74,7 +76,7 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--device",
         help="CPU targets: the CPU class the defaults are chosen for: host (default: detected), x86-avx2, "
-        "x86-avx512, x86-vnni, x86-amx, arm or arm-dotprod (docs/devices.md)",
+        "x86-avx512, x86-vnni, x86-avx512-bf16, x86-amx, arm or arm-dotprod (docs/devices.md)",
     )
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")

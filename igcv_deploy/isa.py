@@ -46,7 +46,16 @@ class IsaClass:
 CLASSES = (
     IsaClass("x86-avx2", "x86", "x86 AVX2", False, "AMD EPYC (Zen 2/3), Intel Haswell-Skylake client"),
     IsaClass("x86-avx512", "x86", "x86 AVX-512 without VNNI", False, "Intel Skylake-SP Xeon"),
-    IsaClass("x86-vnni", "x86", "x86 AVX-512 VNNI / AVX-VNNI", True, "Intel Cascade Lake+ Xeon, AMD Zen 4"),
+    IsaClass(
+        "x86-vnni", "x86", "x86 AVX-512 VNNI / AVX-VNNI, no BF16", True, "Intel Cascade/Ice Lake Xeon, Alder Lake"
+    ),
+    IsaClass(
+        "x86-avx512-bf16",
+        "x86",
+        "x86 AVX-512 VNNI + BF16, no AMX",
+        True,
+        "AMD Zen 4/5, Intel Cooper Lake; Xeons whose AMX is not exposed (VMs)",
+    ),
     IsaClass("x86-amx", "x86", "x86 AMX", True, "Intel Sapphire Rapids Xeon"),
     IsaClass("arm", "arm", "ARM NEON (ARMv8.0)", False, "Cortex-A53/A72 (Raspberry Pi 3/4)"),
     IsaClass("arm-dotprod", "arm", "ARM NEON + dot product (ARMv8.2+)", True, "Cortex-A76, Neoverse N1, Jetson Orin"),
@@ -61,6 +70,10 @@ def classify(flags: set[str], machine: str) -> str:
         return "arm-dotprod" if "asimddp" in flags else "arm"
     if "amx_int8" in flags:
         return "x86-amx"
+    if (
+        "avx512_bf16" in flags and "avx512_vnni" in flags
+    ):  # oneDNN's avx512_core_bf16 kernels; OpenVINO defaults to bf16
+        return "x86-avx512-bf16"
     if "avx512_vnni" in flags or "avx_vnni" in flags:
         return "x86-vnni"
     if "avx512f" in flags:

@@ -26,7 +26,7 @@ COMMON_OPTIONS = frozenset(
     }
 )
 # The permutation folding and grouped-conv lowering: on the base ONNX, or on the PyTorch module (executorch).
-LOWERING_OPTIONS = frozenset({"no_fold", "lowering", "lowering_plan"})
+LOWERING_OPTIONS = frozenset({"no_fold", "lowering", "lowering_plan", "tuning"})
 # Options of the shared base-ONNX step (export, simplify, fold, lower): targets built from that ONNX accept them.
 ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier"}) | LOWERING_OPTIONS
 INT8_OPTIONS = frozenset({"calib_data", "calib_size", "calib_method", "max_accuracy_drop"})

@@ -36,3 +36,12 @@ def read_manifest(bundle: Path) -> dict:
 @pytest.fixture(scope="session", autouse=True)
 def _two_threads():
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_tuning_store(tmp_path_factory):
+    """Tests never read or write the user's ~/.cache, and exports do not measure this CPU unless a test asks
+    (tests/test_tuning_store.py, tests/exporters/test_lowering.py clear IGCV_NO_TUNE): one quick tuning per
+    export would cost the suite minutes."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    os.environ["IGCV_NO_TUNE"] = "1"

@@ -19,6 +19,9 @@ X86_BASE = {"sse4_2", "avx", "avx2", "fma"}
         (X86_BASE | {"avx512f", "avx512bw"}, "x86_64", "x86-avx512"),
         (X86_BASE | {"avx512f", "avx512_vnni"}, "x86_64", "x86-vnni"),
         (X86_BASE | {"avx_vnni"}, "x86_64", "x86-vnni"),  # Alder Lake: VNNI without AVX-512
+        (X86_BASE | {"avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16"}, "x86_64", "x86-avx512-bf16"),  # Zen 5
+        (X86_BASE | {"avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16"}, "x86_64", "x86-avx512-bf16"),  # EMR, VM
+        (X86_BASE | {"avx_vnni", "avx512_bf16"}, "x86_64", "x86-vnni"),  # bf16 without AVX-512 VNNI: not the class
         (X86_BASE | {"avx512f", "avx512_vnni", "amx_tile", "amx_int8"}, "x86_64", "x86-amx"),
         ({"fp", "asimd", "crc32"}, "aarch64", "arm"),
         ({"fp", "asimd", "asimddp", "fphp"}, "aarch64", "arm-dotprod"),
@@ -29,7 +32,12 @@ def test_classify(flags, machine, expected):
 
 
 def test_int8_dot_classes_take_eight_bit_weights():
-    assert {c.name for c in CLASS.values() if c.weight_bits == 8} == {"x86-vnni", "x86-amx", "arm-dotprod"}
+    assert {c.name for c in CLASS.values() if c.weight_bits == 8} == {
+        "x86-vnni",
+        "x86-avx512-bf16",
+        "x86-amx",
+        "arm-dotprod",
+    }
     assert all("saturat" in c.weight_bits_reason for c in CLASS.values())
 
 

@@ -104,11 +104,10 @@ def fold(ctx: ExportContext, model):
     if not ctx.request.fold:
         ctx.manifest["folding"] = {"enabled": False, "permutations": before}
         return model
-    from .lowering import lowering_for, summarize
+    from .lowering import fold_lowered, summarize
 
     runtime = ctx.runtime
-    plan, source = lowering_for(ctx, model)
-    model, log = fold_permutations(model, runtime, lowering=plan)
+    model, log, source = fold_lowered(ctx, model, lambda plan: fold_permutations(model, runtime, lowering=plan))
     ctx.manifest["folding"] = {
         "enabled": True,
         "lowered_for": runtime,

@@ -44,6 +44,7 @@ class ExportRequest:
     fold: bool = True
     lowering: str = "auto"
     lowering_plan: str | None = None
+    tuning: str | None = None  # a tuning-store file carried from the device (tuning_store.py)
     parity_tol: float | None = None
     allow_parity_failure: bool = False
     calib_data: str | None = None

@@ -83,10 +83,12 @@ def lowered_module(ctx: ExportContext) -> tuple[object, dict]:
         return ctx.model, {"enabled": False}
     from ..graph.fx_lowering import lower_module
     from .lowering import lowering_for, summarize
+    from .lowering_auto import settle
 
     example = example_input(ctx)
     plan, source = lowering_for(ctx, ctx.model, tune=partial(tune_blocks, ctx.model, example))
     module, log, how = lower_module(ctx.model, example, plan)
+    settle(source, [e for e in log if "signature" in e])
     return module, {
         "enabled": True,
         "lowered_for": "executorch",

@@ -27,6 +27,8 @@ class Measured:
 
 EPYC_AVX2 = "AMD EPYC, 2 cores (AVX2, FMA; no AVX-512)"
 XEON_VNNI = "Intel Xeon, 2 cores (AVX-512 VNNI), measured by the maintainers"
+ZEN5 = "AMD EPYC Zen 5, 2 cores (AVX-512 VNNI + AVX512_BF16, no AMX), measured by the maintainers"
+ZEN5_EVIDENCE = "x86-avx512-bf16-zen5.json (2026-12-07; whole IGCV3-D, 15 rotated rounds in one process, 2 threads): "
 
 # `igcv-profile tune` on the EPYC AVX2 machine (2 threads, 3 rounds; benchmarks/results/x86-avx2.json "tuning").
 AVX2_ONNXRUNTIME_FP32_PLAN = {
@@ -77,6 +79,31 @@ AVX2_EXECUTORCH_FP32_PLAN = {
     "160-960-320 g2/2 7x7->7x7": "split",
 }
 
+IGCV3_SIGNATURES = tuple(AVX2_ONNXRUNTIME_FP32_PLAN)  # IGCV3-D 1.0 @ 224's block shapes, input to output
+
+
+def in_block_order(forms: str) -> dict[str, str]:
+    """{signature: form} from the forms of IGCV3_SIGNATURES in order, space-separated."""
+    return dict(zip(IGCV3_SIGNATURES, forms.split(), strict=True))
+
+
+# `igcv-export --lowering tune` on an AMD EPYC Zen 5 (AVX-512 VNNI + AVX512_BF16, no AMX, 2 cores), 3 rounds x 0.3 s,
+# 2 threads, onnxruntime 1.32.0 / OpenVINO 2026.4.1 (f32 hint) / ExecuTorch 1.5.1, 2026-12-07: the maintainers'
+# measurement file x86-avx512-bf16-zen5.json ("plans"), cited here as the evidence; not read at run time.
+ZEN5_ONNXRUNTIME_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_projection split split split split split split split split split"
+)
+
+ZEN5_OPENVINO_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_expansion dense_expansion dense_expansion dense_projection "
+    "split split split split split split"
+)
+
+ZEN5_EXECUTORCH_FP32_PLAN = in_block_order(
+    "dense_projection dense_expansion dense_projection dense_projection dense_expansion dense_projection "
+    "split split split split native dense_expansion"
+)
+
 MEASURED: dict[tuple[str, str, str], Measured] = {
     ("x86-avx2", "onnxruntime", "fp32"): Measured(
         "native",
@@ -123,6 +150,30 @@ MEASURED: dict[tuple[str, str, str], Measured] = {
     ),
     ("x86-vnni", "onnxruntime", "fp32"): Measured(
         "split", 0.91, XEON_VNNI, "split 6.11 ms, native 6.70 ms, MobileNetV2 3.41 ms (a tuned plan 5.06 ms)"
+    ),
+    # vs_native of the Zen 5 rows: the tuned plan's block timings summed / native's (native was not timed whole).
+    ("x86-avx512-bf16", "onnxruntime", "fp32"): Measured(
+        "split",
+        0.79,
+        ZEN5,
+        ZEN5_EVIDENCE
+        + "this plan 2.78 ms (1.46x MobileNetV2), the x86-vnni default 2.99 ms, permutations deleted 2.69 ms",
+        ZEN5_ONNXRUNTIME_FP32_PLAN,
+    ),
+    ("x86-avx512-bf16", "openvino", "fp32"): Measured(
+        "split",
+        0.62,
+        ZEN5,
+        ZEN5_EVIDENCE + "f32 hint: this plan 4.08 ms (1.69x MobileNetV2), the default then 4.31 ms, permutations "
+        "deleted 3.69 ms",
+        ZEN5_OPENVINO_FP32_PLAN,
+    ),
+    ("x86-avx512-bf16", "executorch", "fp32"): Measured(
+        "split",
+        0.63,
+        ZEN5,
+        ZEN5_EVIDENCE + "this plan 2.57 ms (1.58x MobileNetV2), the default then 2.86 ms, permutations deleted 2.37 ms",
+        ZEN5_EXECUTORCH_FP32_PLAN,
     ),
 }
 # FP16 blocks run the FP32 forms' arithmetic pattern: they take the FP32 row of their class.

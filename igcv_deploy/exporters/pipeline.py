@@ -35,7 +35,7 @@ def validate(request: ExportRequest, explicit_options: set[str] = frozenset()) -
     check_precision(target, precision)
     check_exporter(request.exporter, request.opset)
     check_simplifier(request.simplifier)
-    check_lowering(request.lowering, request.lowering_plan, target.runtime)
+    check_lowering(request.lowering, request.lowering_plan, target.runtime, request.tuning)
     check_tunable(request.lowering, target, isa == host_class())
     rejected = sorted(o for o in explicit_options if not target.accepts(o, precision))
     if rejected:

@@ -74,7 +74,7 @@ def tune_parser() -> argparse.ArgumentParser:
         description="Time every grouped-conv lowering of each IGC "
         "block on this device and write the fastest as a plan for igcv-export --lowering-plan.",
     )
-    p.add_argument("artifact", help="FP32 bundle or .onnx exported with --lowering native")
+    p.add_argument("artifact", nargs="?", help="FP32 bundle or .onnx exported with --lowering native")
     p.add_argument("--runtime", choices=runtimes_listing(".onnx"), default="onnxruntime")
     p.add_argument("--precision", choices=tuple(PRECISION_HINTS), default="fp32", help="openvino only")
     p.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
@@ -84,6 +84,7 @@ def tune_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per variant per round (default 0.3)")
     p.add_argument("--budget", type=float, help="cap on the timed seconds in all (shortens --seconds)")
     p.add_argument("--output", default="lowering_plan.json", help="plan file (default lowering_plan.json)")
+    p.add_argument("--export", help="then copy this device's tuning store to FILE (for igcv-export --tuning FILE)")
     add_remote_options(p, "tune it")
     return p
 
@@ -199,6 +200,10 @@ def run_tune(argv: list[str]) -> int:
 
     parser = tune_parser()
     args = parser.parse_args(argv)
+    if args.artifact is None and args.export and not args.on:
+        return export_store(Path(args.export))
+    if args.artifact is None:
+        raise UsageError("igcv-profile tune needs a bundle or .onnx to tune", "pass one, or only --export FILE")
     if min(args.threads, args.rounds) < 1 or args.seconds <= 0 or (args.budget is not None and args.budget <= 0):
         raise UsageError("--threads, --rounds, --seconds and --budget must be positive", "check the numbers given")
     if args.on:
@@ -219,6 +224,9 @@ def run_tune(argv: list[str]) -> int:
         progress=lambda line: print(line, file=sys.stderr),
     )
     Path(args.output).write_text(json.dumps(result, indent=1) + "\n")
+    store_plan(result, f"igcv-profile tune {args.rounds} rounds x {args.seconds} s")
+    if args.export:
+        export_store(Path(args.export))
     print(f"{plan_line(result)}\nwritten to {args.output}")
     print(f"next: igcv-export --model MODEL --target TARGET --lowering-plan {args.output}")
     return 0
@@ -258,6 +266,22 @@ def run_device(argv: list[str]) -> int:
     from .device_cli import run_device_command
 
     return run_device_command(argv)
+
+
+def store_plan(result: dict, how: str) -> None:
+    """Record a plan tuned here in this device's tuning store (igcv_deploy/tuning_store.py)."""
+    from .. import tuning_store
+
+    tuning_store.record_host(result, how)
+    print(f"stored in {tuning_store.store_path()}", file=sys.stderr)
+
+
+def export_store(destination: Path) -> int:
+    from .. import tuning_store
+
+    count = tuning_store.export_entries(destination)
+    print(f"{count} tuning entries written to {destination}\nnext: igcv-export ... --tuning {destination}")
+    return 0
 
 
 SUBCOMMANDS = {"compare": run_compare, "tune": run_tune, "verify": run_verify, "device": run_device}

@@ -63,8 +63,9 @@ def _calls(block, runtime: str, precision: str, threads: int | None, folder: Pat
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     folder.mkdir()
     out = {}
-    for variant in VARIANTS:
-        onnx.save(lower(block, runtime, {"*": variant})[0], str(folder / f"{variant}.onnx"))
+    for variant in VARIANTS:  # the block was cut out of the natively lowered model: native is the block itself
+        form = block if variant == "native" else lower(block, runtime, {"*": variant})[0]
+        onnx.save(form, str(folder / f"{variant}.onnx"))
         out[variant] = timing_runner(folder / f"{variant}.onnx", runtime, precision, threads).bind(x)
     return out
 
@@ -85,12 +86,16 @@ def tune_model(
     budget_s: float | None = None,
     progress=None,
     source: str = "the model",
+    only=None,
+    drop_above: float | None = None,
 ) -> dict:
     """{"runtime", "plan": {signature: variant}, "blocks_ms": {signature: {variant: median ms}}, ...}.
 
     `budget_s` caps the timed seconds: each timing then lasts at most budget_s / (rounds x timings).
+    `only`: the block signatures to time (default all). `drop_above`: after the first round, stop timing the forms
+    slower than that many times their block's fastest.
     """
-    blocks = block_models(model, runtime)
+    blocks = {sig: b for sig, b in block_models(model, runtime).items() if only is None or sig in only}
     if not blocks:
         raise IGCVError(
             f"{source} has no grouped-conv blocks left to tune", "tune an FP32 ONNX exported with --lowering native"
@@ -100,17 +105,28 @@ def tune_model(
             sig: _calls(block, runtime, precision, threads, Path(scratch) / str(i))
             for i, (sig, block) in enumerate(blocks.items())
         }
-        return tune_calls(calls, runtime, precision, threads, rounds, seconds, budget_s, progress)
+        return tune_calls(calls, runtime, precision, threads, rounds, seconds, budget_s, progress, drop_above)
 
 
-def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, seconds: float, budget_s, progress):
+def tune_calls(
+    calls: dict, runtime: str, precision: str, threads, rounds: int, seconds: float, budget_s, progress, drop_above=None
+):
     """Time {signature: {variant: call}} in rotated rounds within the budget; the plan and every median."""
     timings = sum(len(variants) for variants in calls.values())
     if budget_s is not None:
         seconds = min(seconds, budget_s / (rounds * timings))
-    timing = Plan(warmup_iters=5, warmup_s=0.05, iterations=20, duration_s=seconds)
-    samples = rotated_round_samples(calls, rounds, timing, progress)
+    timing = Plan(warmup_iters=5, warmup_s=min(0.05, seconds), iterations=20, duration_s=seconds)
+    dropped = {}
+    if drop_above is None:
+        samples = rotated_round_samples(calls, rounds, timing, progress)
+    else:
+        samples = rotated_round_samples(calls, 1, timing, progress)
+        kept = {sig: _close_to_fastest(by, samples[sig], drop_above) for sig, by in calls.items()}
+        dropped = {sig: {v: t[0] for v, t in by.items() if v not in kept[sig]} for sig, by in samples.items()}
+        for sig, by in rotated_round_samples(kept, rounds - 1, timing, progress).items():
+            samples[sig] = {variant: samples[sig][variant] + times for variant, times in by.items()}
     medians = {sig: {v: float(np.median(t)) for v, t in by.items()} for sig, by in samples.items()}
+    spreads = [np.ptp(t) / np.median(t) for by in samples.values() for t in by.values() if len(t) > 1]
     return {
         "runtime": runtime,
         "precision": precision,
@@ -120,7 +136,14 @@ def tune_calls(calls: dict, runtime: str, precision: str, threads, rounds: int, 
         "plan": {sig: min(by, key=by.get) for sig, by in medians.items()},
         "tuned_on": tuned_on(),
         "blocks_ms": medians,
+        "round_spread": float(np.median(spreads)) if spreads else None,  # (max - min) / median over rounds
+        **({"dropped_after_round_1": dropped} if drop_above is not None else {}),
     }
+
+
+def _close_to_fastest(calls: dict, first_round: dict, ratio: float) -> dict:
+    fastest = min(times[0] for times in first_round.values())
+    return {variant: call for variant, call in calls.items() if first_round[variant][0] <= ratio * fastest}
 
 
 def rotated_round_samples(calls: dict, rounds: int, timing: Plan, progress) -> dict:

@@ -40,7 +40,12 @@ def rel_err(a, b) -> float:
 
 
 @pytest.mark.parametrize(
-    "target, device, variant", [("onnx", "x86-vnni", "split"), ("openvino", "x86-avx2", "dense_projection")]
+    "target, device, variant",
+    [
+        ("onnx", "x86-vnni", "split"),
+        ("openvino", "x86-avx2", "dense_projection"),
+        ("openvino", "x86-avx512-bf16", "split"),
+    ],
 )
 def test_default_lowering_is_exact_and_recorded(workdir, run_cli, target, device, variant):
     """The default export lowers every block with the form measured on the device's class (this model's block
@@ -107,6 +112,8 @@ def test_tuning_a_lowered_model_says_how_to_get_one(workdir, run_cli, capsys):
         (("--target", "openvino", "--lowering-plan", "ort.json"), "tuned on onnxruntime"),
         (("--lowering", "tune", "--device", "arm-dotprod"), "--lowering tune measures this CPU"),
         (("--device", "riscv"), "unknown --device 'riscv'"),
+        (("--tuning", "plan.json"), "is not a tuning store"),
+        (("--lowering", "split", "--tuning", "plan.json"), "--tuning is the store --lowering auto reads"),
     ],
 )
 def test_bad_lowering_options_are_usage_errors(workdir, run_cli, args, message):
