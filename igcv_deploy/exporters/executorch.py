@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..errors import IGCVError, require
+from ..errors import require
 from ..runtimes.executorch import ExecuTorchRunner
 from .context import ExportContext
+from .pt2e_int8 import checked_accuracy
 from .torch_module import check_source, example_input, lowered_module
 
 PTE = "model.pte"
@@ -126,20 +127,6 @@ def verify_bundled_program(path, cases: int, rtol: float, atol: float) -> None:
         bundle.verify_result_with_bundled_expected_output("forward", index, rtol=rtol, atol=atol)
 
 
-def checked_accuracy(ctx: ExportContext, runner: ExecuTorchRunner, calib) -> dict | None:
-    """Held-out top-1 of PyTorch vs the .pte (labelled data); held to --max-accuracy-drop, which the search met."""
-    accuracy = ctx.labelled_accuracy(runner, calib)
-    budget = ctx.request.max_accuracy_drop
-    if accuracy and budget is not None and accuracy["drop_points"] > budget and not ctx.request.allow_parity_failure:
-        searched = ctx.manifest["calibration"]["search_accuracy"]["drop_points"]
-        raise IGCVError(
-            f"{PTE} loses {accuracy['drop_points']} top-1 points in ExecuTorch (budget {budget}; the PT2E search "
-            f"measured {searched} in PyTorch)",
-            "raise --max-accuracy-drop, or pass --allow-parity-failure to keep it",
-        )
-    return accuracy
-
-
 def export(ctx: ExportContext) -> str:
     check_source(ctx)
     torch = require("torch", "export")
@@ -160,6 +147,6 @@ def export(ctx: ExportContext) -> str:
     runner = ExecuTorchRunner(pte)
     ctx.check_parity(PTE, runner, primary=True)
     if calib is not None:
-        ctx.manifest["accuracy"] = checked_accuracy(ctx, runner, calib)
+        ctx.manifest["accuracy"] = checked_accuracy(ctx, runner, calib, PTE)
     ctx.manifest["executorch"]["bundled_program"] = write_bundled_program(ctx, program, runner)
     return PTE

@@ -68,6 +68,20 @@ def quantize_int8(ctx: ExportContext, module, scheme: Pt2eScheme):
     return convert_pt2e(prepared, fold_quantize=scheme.fold_quantize), calib
 
 
+def checked_accuracy(ctx: ExportContext, runner, calib, artifact: str) -> dict | None:
+    """Held-out top-1 of PyTorch vs the artifact (labelled data); held to --max-accuracy-drop, which the search met."""
+    accuracy = ctx.labelled_accuracy(runner, calib)
+    budget = ctx.request.max_accuracy_drop
+    if accuracy and budget is not None and accuracy["drop_points"] > budget and not ctx.request.allow_parity_failure:
+        searched = ctx.manifest["calibration"]["search_accuracy"]["drop_points"]
+        raise IGCVError(
+            f"{artifact} loses {accuracy['drop_points']} top-1 points in {runner.name} (budget {budget}; the PT2E "
+            f"search measured {searched} in PyTorch)",
+            "raise --max-accuracy-drop, or pass --allow-parity-failure to keep it",
+        )
+    return accuracy
+
+
 def leave_in_float(quantizer, float_layers):
     """`quantizer` with the nodes of `float_layers` (module paths) left unannotated, i.e. in float; for quantizers
     that refuse set_module_name(name, None)."""

@@ -17,6 +17,18 @@ from ..errors import IGCVError, require
 from .base import Runner
 
 
+def operator_counts(path: str | Path) -> dict[str, int]:
+    """{builtin operator name: how many} in a .tflite, read from its flatbuffer."""
+    from collections import Counter
+
+    flatbuffer = require("ai_edge_litert.tools.flatbuffer_utils", "litert")
+    model = flatbuffer.read_model(str(path))
+    counts = Counter(
+        flatbuffer.opcode_to_name(model, op.opcodeIndex) for graph in model.subgraphs for op in graph.operators
+    )
+    return dict(sorted(counts.items()))
+
+
 def is_nhwc(shape: list[int]) -> bool:
     """An image input whose channels come last (1 or 3 of them, and more than that many rows)."""
     return len(shape) == 4 and shape[3] in (1, 3) and shape[1] not in (1, 3)
