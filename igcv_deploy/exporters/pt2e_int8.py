@@ -26,6 +26,7 @@ from ..errors import IGCVError, UsageError
 from ..progress import progress_bar, step
 from .context import ExportContext
 
+MIN_CALIBRATION = 8  # fewer images leave the activation ranges (and a full-integer file's input scale) to chance
 CHUNK = 32  # images per forward pass when the batch dimension is free
 SEARCH_RUNTIME = "pytorch (pt2e fake quantisation)"
 LAYER_TARGETS = {
@@ -51,6 +52,11 @@ def quantize_int8(ctx: ExportContext, module, scheme: Pt2eScheme):
     request = ctx.request
     check_budget(request.max_accuracy_drop)
     calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
+    if len(calib.images) < MIN_CALIBRATION:
+        raise UsageError(
+            f"INT8 calibration needs at least {MIN_CALIBRATION} images, got {len(calib.images)}",
+            f"pass --calib-size {MIN_CALIBRATION} or more, and --calib-data with at least that many images",
+        )
     program, batch = measurement_program(module, calib.images, request.batch)
     budget = {} if request.max_accuracy_drop is None else fit_float_layers(ctx, program, batch, calib, scheme)
     float_layers = budget.get("float_layers", [])
