@@ -10,8 +10,6 @@ Interpreter with its default XNNPACK delegate.
 
 from __future__ import annotations
 
-import re
-
 from ..errors import IGCVError, UsageError, require
 from ..runtimes.litert import LiteRTRunner, operator_counts
 from .context import ExportContext
@@ -48,16 +46,41 @@ def check_layout(ctx: ExportContext) -> str:
     return layout
 
 
+def failing_node(error: Exception):
+    """The FX node litert-torch was lowering when it failed: the deepest `node` local in the traceback."""
+    from torch import fx
+
+    found, frame = None, error.__traceback__
+    while frame is not None:
+        candidate = frame.tb_frame.f_locals.get("node")
+        found = candidate if isinstance(candidate, fx.Node) else found
+        frame = frame.tb_next
+    return found
+
+
+def layer_of(node) -> str:
+    """'blocks.3.conv (Conv2d)' from the node's module stack; the model's own forward when it is at the top."""
+    stack = list((node.meta.get("nn_module_stack") or {}).values())
+    if not stack:
+        return "an unknown layer"
+    path, kind = stack[-1]
+    kind = kind.rsplit(".", 1)[-1] if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    path = path.removeprefix("L['self']").lstrip(".")
+    return f"layer {path} ({kind})" if path else f"the forward of {kind}"
+
+
 def conversion_error(error: Exception) -> IGCVError:
-    """One line naming the operator litert-torch could not convert and where it is in the model's code."""
-    text = str(error)
-    op = re.search(r"target=(?:torch\.ops\.)?([\w.]+)", text)
-    where = re.findall(r'File "([^"]+)", line (\d+), in (\w+)\n\s*(.+)', text)
-    first = next((line for line in text.splitlines() if line.strip()), type(error).__name__)
-    what = f"operator {op.group(1)}" if op else first
-    place = f" at {where[-1][0].rsplit('/', 1)[-1]}:{where[-1][1]} in {where[-1][2]} ({where[-1][3].strip()})"
+    """One line naming the operator litert-torch could not convert, its layer and line of code."""
+    cause = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    node = failing_node(error)
+    if node is None:
+        what = "the model"
+    else:
+        trace = (node.meta.get("stack_trace") or "").strip().splitlines()
+        code = f": {trace[-1].strip()}" if trace else ""
+        what = f"operator {getattr(node.target, '__name__', node.target)} in {layer_of(node)}{code}"
     return IGCVError(
-        f"litert-torch cannot convert {what}{place if where else ''}: {first}",
+        f"litert-torch cannot convert {what} ({cause})",
         "replace that layer with operators LiteRT supports, or export another target",
     )
 

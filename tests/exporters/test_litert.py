@@ -126,7 +126,8 @@ def test_unsupported_operator_is_one_error_line_and_no_bundle(workdir, run_cli):
     code, _, err = run_cli("--model", "spectral.py:build", "--imgsz", "8", "--target", "litert", "--output", "u")
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code != 0 and len(lines) == 1, err
-    assert "litert-torch cannot convert operator aten." in lines[0] and "spectral.py:" in lines[0]
+    assert "litert-torch cannot convert operator _to_copy.default in the forward of Spectral" in lines[0]
+    assert "torch.fft.fft2(self.conv(x))" in lines[0]  # the line of the model's code
     assert not (workdir / "u").exists()
 
 
