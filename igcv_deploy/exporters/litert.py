@@ -30,7 +30,11 @@ def litert_quantizer(float_layers=()):
 
 
 # litert-torch reads the weights' quantize ops itself: convert_pt2e must not fold them into int8 constants.
-LITERT_PT2E = Pt2eScheme("pt2e litert-torch per-channel symmetric", litert_quantizer, fold_quantize=False)
+# Full integer: the file's input and output scales come from calibration too, so a few images are not enough.
+MIN_CALIBRATION = 8
+LITERT_PT2E = Pt2eScheme(
+    "pt2e litert-torch per-channel symmetric", litert_quantizer, fold_quantize=False, min_samples=MIN_CALIBRATION
+)
 
 
 def check_layout(ctx: ExportContext) -> str:

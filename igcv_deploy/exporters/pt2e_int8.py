@@ -26,7 +26,6 @@ from ..errors import IGCVError, UsageError
 from ..progress import progress_bar, step
 from .context import ExportContext
 
-MIN_CALIBRATION = 8  # fewer images leave the activation ranges (and a full-integer file's input scale) to chance
 CHUNK = 32  # images per forward pass when the batch dimension is free
 SEARCH_RUNTIME = "pytorch (pt2e fake quantisation)"
 LAYER_TARGETS = {
@@ -43,6 +42,7 @@ class Pt2eScheme:
     method: str  # the manifest's calibration.method
     quantizer: Callable  # (float layer module paths) -> a PT2E Quantizer leaving those layers in float
     fold_quantize: bool = True  # convert_pt2e's: litert-torch wants the weights' quantize ops kept
+    min_samples: int = 1  # fewest calibration images accepted
 
 
 def quantize_int8(ctx: ExportContext, module, scheme: Pt2eScheme):
@@ -52,10 +52,10 @@ def quantize_int8(ctx: ExportContext, module, scheme: Pt2eScheme):
     request = ctx.request
     check_budget(request.max_accuracy_drop)
     calib = load_calibration_set(request.calib_data, ctx.config, request.calib_size)
-    if len(calib.images) < MIN_CALIBRATION:
+    if len(calib.images) < scheme.min_samples:
         raise UsageError(
-            f"INT8 calibration needs at least {MIN_CALIBRATION} images, got {len(calib.images)}",
-            f"pass --calib-size {MIN_CALIBRATION} or more, and --calib-data with at least that many images",
+            f"{ctx.target} INT8 calibration needs at least {scheme.min_samples} images, got {len(calib.images)}",
+            f"pass --calib-size {scheme.min_samples} or more, and --calib-data with at least that many images",
         )
     program, batch = measurement_program(module, calib.images, request.batch)
     budget = {} if request.max_accuracy_drop is None else fit_float_layers(ctx, program, batch, calib, scheme)

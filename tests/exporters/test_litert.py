@@ -136,7 +136,7 @@ def test_unsupported_operator_is_one_error_line_and_no_bundle(workdir, run_cli):
     [
         (("--precision", "fp16"), "target 'litert' does not support precision 'fp16'"),
         (("--input-layout", "nchwc"), "unknown --input-layout 'nchwc'"),
-        (("--precision", "int8", "--calib-size", "4"), "INT8 calibration needs at least 8 images, got 4"),
+        (("--precision", "int8", "--calib-size", "4"), "litert INT8 calibration needs at least 8 images, got 4"),
         (("--precision", "int8", "--calib-method", "entropy"), "--calib-method does not apply"),
     ],
 )
