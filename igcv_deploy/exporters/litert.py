@@ -96,7 +96,7 @@ def convert(module, example, path, quant_config=None, nhwc: bool = False) -> Non
     if nhwc:
         module, example = litert_torch.to_channel_last_io(module, args=[0]), example.permute(0, 2, 3, 1)
     try:
-        litert_torch.convert(module.eval(), (example.contiguous(),), quant_config=quant_config).export(str(path))
+        litert_torch.convert(module, (example.contiguous(),), quant_config=quant_config).export(str(path))
     except Exception as error:  # litert-torch raises RuntimeError, ValueError, torch's errors ... per stage
         raise conversion_error(error) from error
 
