@@ -167,3 +167,23 @@ def test_nhwc_needs_an_image_input():
 def test_input_layout_is_litert_only(run_cli):
     code, _, err = run_cli("--model", "igcv3-digits", "--target", "onnx", "--input-layout", "nhwc")
     assert code == 2 and "--input-layout does not apply to target 'onnx'" in err
+
+
+def test_float_layers_are_left_unquantised():
+    """--max-accuracy-drop's float layers: litert-torch's quantizer refuses set_module_name(name, None), so their
+    nodes are left unannotated; the other conv's weights still get an observer."""
+    import torch
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+
+    from igcv_deploy.exporters.litert import litert_quantizer
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 1)).eval()
+    program = torch.export.export(model, (torch.randn(1, 3, 8, 8),))
+
+    def observed_weights(float_layers):
+        prepared = prepare_pt2e(program.module(), litert_quantizer(float_layers))
+        weights = [node for node in prepared.graph.nodes if node.op == "get_attr" and "weight" in str(node.target)]
+        return {str(w.target).split(".")[0] for w in weights if any(u.op == "call_module" for u in w.users)}
+
+    assert observed_weights([]) == {"0", "2"}
+    assert observed_weights(["0"]) == {"2"}
