@@ -47,7 +47,7 @@ def test_default_runtime_by_suffix(suffix, runtime):
 
 
 def test_suffixes():
-    assert known_suffixes() == (".engine", ".onnx", ".ort", ".pte", ".xml")
+    assert known_suffixes() == (".engine", ".onnx", ".ort", ".pte", ".tflite", ".xml")
     assert runtimes_listing(".onnx") == ("onnxruntime", "openvino")  # torch loads any bundle file but lists none
 
 
