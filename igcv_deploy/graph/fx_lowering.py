@@ -256,7 +256,7 @@ def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str
     gm.graph.lint()
     gm.delete_all_unused_submodules()  # the replaced convs would otherwise travel as unused weights
     gm.recompile()
-    return gm, log, f"lowered on the PyTorch module: {found}"
+    return gm.train(model.training), log, f"lowered on the PyTorch module: {found}"
 
 
 def block_forms(model: nn.Module, example: torch.Tensor) -> dict[str, tuple[dict[str, nn.Module], torch.Tensor]]:
