@@ -21,7 +21,7 @@ def operator_counts(path: str | Path) -> dict[str, int]:
     """{builtin operator name: how many} in a .tflite, read from its flatbuffer."""
     from collections import Counter
 
-    flatbuffer = require("ai_edge_litert.tools.flatbuffer_utils", "litert")
+    flatbuffer = require("ai_edge_litert.tools.flatbuffer_utils", "litert-runtime")
     model = flatbuffer.read_model(str(path))
     counts = Counter(
         flatbuffer.opcode_to_name(model, op.opcodeIndex) for graph in model.subgraphs for op in graph.operators
@@ -39,7 +39,7 @@ class LiteRTRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None):
         super().__init__(path, threads)
-        interpreter = require("ai_edge_litert.interpreter", "litert")
+        interpreter = require("ai_edge_litert.interpreter", "litert-runtime")
         try:
             self.interpreter = interpreter.Interpreter(model_path=str(path), num_threads=threads)
             self.interpreter.allocate_tensors()
