@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c $(CONSTRAINTS) -e '.[export,ort,openvino,tensorrt-rtx,executorch,dev]'
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[export,ort,openvino,tensorrt-rtx,executorch,litert,dev]'
 	# test oracle only; its torchvision requirement would replace torch, and the IGCV3 part needs none.
 	$(PIP) install -q --no-deps -c $(CONSTRAINTS) pytorchcv
 	touch $(STAMP)

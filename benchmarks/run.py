@@ -237,7 +237,12 @@ def int8_options(subject, target: str, precision: str, mode: Mode) -> tuple[str,
     latency)."""
     if precision != "int8" or (not mode.export_workers and (subject.key, target, precision) == E2E):
         return ()
-    return ("--calib-size", str(mode.calib_size)) + (("--calib-method", "minmax") if target == "onnx" else ())
+    size = mode.calib_size
+    if target == "litert":  # full integer: the file's input scale is calibrated too, so it takes a minimum
+        from igcv_deploy.exporters.litert import MIN_CALIBRATION
+
+        size = max(size, MIN_CALIBRATION)
+    return ("--calib-size", str(size)) + (("--calib-method", "minmax") if target == "onnx" else ())
 
 
 def tune_plans(bundles: dict, args, results: dict) -> dict[str, Path]:

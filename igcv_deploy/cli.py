@@ -80,6 +80,7 @@ def export_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--compute-capability", nargs="+", help="tensorrt-rtx: target GPUs, e.g. 8.6 8.9")
     parser.add_argument("--timing-cache", help="tensorrt: timing cache file to reuse")
+    parser.add_argument("--input-layout", help="litert: nchw (default) or nhwc, the layout of the model's input")
     remote = parser.add_argument_group("tune on a device over SSH (docs/devices.md)")
     remote.add_argument(
         "--on",

@@ -25,7 +25,7 @@ COMMON_OPTIONS = frozenset(
         "allow_parity_failure",
     }
 )
-# The permutation folding and grouped-conv lowering: on the base ONNX, or on the PyTorch module (executorch).
+# The permutation folding and grouped-conv lowering: on the base ONNX, or on the PyTorch module (executorch, litert).
 LOWERING_OPTIONS = frozenset({"no_fold", "lowering", "lowering_plan", "tuning"})
 # Options of the shared base-ONNX step (export, simplify, fold, lower): targets built from that ONNX accept them.
 ONNX_OPTIONS = frozenset({"opset", "exporter", "simplifier"}) | LOWERING_OPTIONS
@@ -125,6 +125,19 @@ TARGETS: tuple[Target, ...] = (
         install_extra="executorch",
         from_onnx=False,
         int8_options=INT8_OPTIONS - {"calib_method"},  # PT2E with XNNPACK's histogram observers: no method choice
+    ),
+    Target(
+        "litert",
+        "litert:export",
+        "litert",
+        (".tflite",),
+        ("fp32", "int8"),
+        "LiteRT (TensorFlow Lite) .tflite for Android apps; int8 full integer; --input-layout nhwc",
+        aliases=("tflite",),
+        options=CPU_OPTIONS | LOWERING_OPTIONS | {"input_layout"},
+        install_extra="litert",
+        from_onnx=False,
+        int8_options=INT8_OPTIONS - {"calib_method"},  # PT2E with litert-torch's histogram observers
     ),
 )
 

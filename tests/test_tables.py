@@ -38,11 +38,11 @@ def test_every_cpu_runtime_has_a_target():
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_onnx_options_only_for_targets_built_from_the_base_onnx(target):
     """The base-ONNX step's own options go to the targets built from it; the lowering options also to the targets
-    that lower the PyTorch module (executorch)."""
+    that lower the PyTorch module (executorch, litert)."""
     from igcv_deploy.targets import LOWERING_OPTIONS, ONNX_OPTIONS
 
     assert all(target.accepts(option, "fp32") == target.from_onnx for option in ONNX_OPTIONS - LOWERING_OPTIONS)
     assert all(
-        target.accepts(option, "fp32") == (target.from_onnx or target.name == "executorch")
+        target.accepts(option, "fp32") == (target.from_onnx or target.name in ("executorch", "litert"))
         for option in LOWERING_OPTIONS
     )

@@ -55,6 +55,7 @@ class ExportRequest:
     device: str | None = None  # an isa class (x86-avx2, arm-dotprod, ...); None: this host's
     compute_capability: tuple[str, ...] = ()
     timing_cache: str | None = None
+    input_layout: str = "nchw"  # litert: nhwc for camera frames and Android bitmaps
 
     def output_dir(self, model_name: str, target_name: str, precision: str) -> Path:
         return Path(self.output) if self.output else Path("artifacts") / f"{model_name}_{target_name}_{precision}"

@@ -11,11 +11,12 @@ model on the phone; docs/executorch.md shows how.
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 
-from ..errors import IGCVError, UsageError, require
+from ..errors import require
 from ..runtimes.executorch import ExecuTorchRunner
 from .context import ExportContext
+from .pt2e_int8 import checked_accuracy
+from .torch_module import check_source, example_input, lowered_module
 
 PTE = "model.pte"
 BUNDLED = "model_bundled.bpte"
@@ -27,20 +28,6 @@ BUNDLED_TOLERANCE = {"fp32": {"rtol": 1e-3, "atol": 1e-4}, "int8": {"rtol": 5e-2
 SHUFFLE_OPS = ("aten.permute_copy.default", "aten.view_copy.default", "dim_order_ops._clone_dim_order.default")
 # Ops whose fallback to portable kernels would make an IGCV model slow: convolutions (the IGC blocks).
 HEAVY_OPS = ("aten.convolution.default",)
-
-
-def check_source(ctx: ExportContext) -> None:
-    if ctx.model is None:
-        raise UsageError(
-            "the executorch target needs a PyTorch model",
-            "pass a registered model, FILE.py:CALLABLE, MODULE:CALLABLE or a .pt2 program, not an ONNX file",
-        )
-
-
-def example_input(ctx: ExportContext):
-    import torch
-
-    return torch.from_numpy(ctx.samples[: ctx.request.batch].copy())
 
 
 def op_name(node) -> str:
@@ -77,54 +64,11 @@ def delegation_summary(edge_program) -> dict:
     }
 
 
-def lowered_module(ctx: ExportContext) -> tuple[object, dict]:
-    """The model with its IGC blocks lowered by the --lowering plan (exact), and the manifest's "folding"."""
-    if not ctx.request.fold:
-        return ctx.model, {"enabled": False}
-    from ..graph.fx_lowering import lower_module
-    from .lowering import lowering_for, summarize
-    from .lowering_auto import settle
-
-    example = example_input(ctx)
-    plan, source = lowering_for(ctx, ctx.model, tune=partial(tune_blocks, ctx.model, example))
-    module, log, how = lower_module(ctx.model, example, plan)
-    settle(source, [e for e in log if "signature" in e])
-    return module, {
-        "enabled": True,
-        "lowered_for": "executorch",
-        "executorch": how,
-        "grouped_conv_lowering": {**source, **summarize(log)},
-        "log": log,
-    }
-
-
-def tune_blocks(module, example, budget_s: float, threads: int = 2, rounds: int = 3, seconds: float = 0.3) -> dict:
-    """--lowering tune here: each block shape cut out of the module, its forms exported as .pte files and timed in
-    ExecuTorch with XNNPACK (FP32; profiling/tune.py's rounds and budget)."""
-    import tempfile
-    from pathlib import Path
-
+def write_block(block, example, path) -> None:
+    """One block form as a .pte, for --lowering tune."""
     import torch
 
-    from ..graph.fx_lowering import block_forms
-    from ..profiling.tune import tune_calls
-    from ..runtimes import load_runner
-
-    forms = block_forms(module, example)
-    if not forms:
-        raise UsageError(
-            "--lowering tune: torch.fx found no IGC block (grouped 1x1 -> shuffle -> grouped 1x1) in the model",
-            "use --lowering auto",
-        )
-    with tempfile.TemporaryDirectory(prefix="igcv-tune-") as scratch:
-        calls = {}
-        for index, (signature, (variants, x)) in enumerate(forms.items()):
-            calls[signature] = {}
-            for variant, block in variants.items():
-                path = Path(scratch) / f"{index}-{variant}.pte"
-                path.write_bytes(lower(torch.export.export(block, (x,)))[0].buffer)
-                calls[signature][variant] = load_runner(path, "executorch", threads=threads).bind(x.numpy())
-        return tune_calls(calls, "executorch", "fp32", threads, rounds, seconds, budget_s, None)
+    path.write_bytes(lower(torch.export.export(block, (example,)))[0].buffer)
 
 
 def shuffle_record(summary: dict) -> dict:
@@ -183,33 +127,18 @@ def verify_bundled_program(path, cases: int, rtol: float, atol: float) -> None:
         bundle.verify_result_with_bundled_expected_output("forward", index, rtol=rtol, atol=atol)
 
 
-def checked_accuracy(ctx: ExportContext, runner: ExecuTorchRunner, calib) -> dict | None:
-    """Held-out top-1 of PyTorch vs the .pte (labelled data); held to --max-accuracy-drop, which the search met."""
-    accuracy = ctx.labelled_accuracy(runner, calib)
-    budget = ctx.request.max_accuracy_drop
-    if accuracy and budget is not None and accuracy["drop_points"] > budget and not ctx.request.allow_parity_failure:
-        searched = ctx.manifest["calibration"]["search_accuracy"]["drop_points"]
-        raise IGCVError(
-            f"{PTE} loses {accuracy['drop_points']} top-1 points in ExecuTorch (budget {budget}; the PT2E search "
-            f"measured {searched} in PyTorch)",
-            "raise --max-accuracy-drop, or pass --allow-parity-failure to keep it",
-        )
-    return accuracy
-
-
 def export(ctx: ExportContext) -> str:
     check_source(ctx)
     torch = require("torch", "export")
     require("executorch", "executorch")
-    if ctx.request.dynamic_batch:
-        raise UsageError("the executorch target exports a static batch", "remove --dynamic-batch")
-    module, ctx.manifest["folding"] = lowered_module(ctx)
+    module, ctx.manifest["folding"] = lowered_module(ctx, write_block, ".pte")
     calib = None
     if ctx.precision == "int8":
         require("torchao", "executorch")
-        from .executorch_int8 import quantize_int8
+        from .executorch_int8 import XNNPACK
+        from .pt2e_int8 import quantize_int8
 
-        module, calib = quantize_int8(ctx, module)
+        module, calib = quantize_int8(ctx, module, XNNPACK)
     program, summary = lower(torch.export.export(module, (example_input(ctx),)))
     pte = ctx.bundle_dir / PTE
     pte.write_bytes(program.buffer)
@@ -218,6 +147,6 @@ def export(ctx: ExportContext) -> str:
     runner = ExecuTorchRunner(pte)
     ctx.check_parity(PTE, runner, primary=True)
     if calib is not None:
-        ctx.manifest["accuracy"] = checked_accuracy(ctx, runner, calib)
+        ctx.manifest["accuracy"] = checked_accuracy(ctx, runner, calib, PTE)
     ctx.manifest["executorch"]["bundled_program"] = write_bundled_program(ctx, program, runner)
     return PTE

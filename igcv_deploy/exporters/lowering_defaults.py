@@ -176,6 +176,16 @@ MEASURED: dict[tuple[str, str, str], Measured] = {
         ZEN5_EXECUTORCH_FP32_PLAN,
     ),
 }
+# Runtimes measured on no CPU class yet whose converter turns every native shuffle into layout operators at full
+# activation size: until a class is measured they take the exact form that leaves none (a structural choice).
+UNMEASURED_RUNTIME_DEFAULTS = {
+    "litert": (
+        "dense_projection",
+        "litert-torch writes each native shuffle as 3 TRANSPOSE + 2 RESHAPE at full size (IGCV3-D: 97 TRANSPOSE, "
+        "64 RESHAPE; 1.22-1.40x FP32 against the no-permutation control in the maintainers' notes); "
+        "dense_projection leaves the one input TRANSPOSE",
+    ),
+}
 # FP16 blocks run the FP32 forms' arithmetic pattern: they take the FP32 row of their class.
 PRECISION_ROW = {"fp16": "fp32"}
 
@@ -197,6 +207,13 @@ def default_lowering(isa_class: str, arch: str, runtime: str, precision: str) ->
     relatives = [
         r for (c, rt, p), r in MEASURED.items() if rt == runtime and p == row_precision and CLASS[c].arch == arch
     ]
+    if not relatives and runtime in UNMEASURED_RUNTIME_DEFAULTS:
+        variant, why = UNMEASURED_RUNTIME_DEFAULTS[runtime]
+        return {"*": variant}, {
+            "source": f"{runtime} not measured on any CPU class: {why}",
+            "variant": variant,
+            "measured_on": None,
+        }
     inherited = {r.variant for r in relatives}
     variant = inherited.pop() if len(inherited) == 1 and all(r.vs_native < 1 for r in relatives) else "native"
     return {"*": variant}, {

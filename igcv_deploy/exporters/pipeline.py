@@ -142,7 +142,7 @@ def run_export(request: ExportRequest, explicit_options: set[str] = frozenset())
         manifest["step_seconds"] = collect_timings()
         from .base_onnx import input_spec, output_spec
 
-        manifest["inputs"] = input_spec(ctx)
+        manifest.setdefault("inputs", input_spec(ctx))  # a target may describe its file's own input
         manifest["outputs"] = output_spec(ctx)
         manifest["created_utc"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         manifest = write_manifest(staging, manifest)

@@ -250,11 +250,13 @@ def lower_module(model: nn.Module, example: torch.Tensor, plan: Mapping[str, str
         )
         if variant != "native":
             _replace(gm, block, REWRITES[variant](block), _replacement_name(gm, block, index))
+    found = f"{len(log)} IGC blocks" if log else "no IGC block (grouped 1x1 -> shuffle -> grouped 1x1) found"
+    if all(entry["variant"] == "native" for entry in log):  # nothing rewritten: keep the user's code and names
+        return model, log, f"lowered on the PyTorch module: {found}"
     gm.graph.lint()
     gm.delete_all_unused_submodules()  # the replaced convs would otherwise travel as unused weights
     gm.recompile()
-    found = f"{len(log)} IGC blocks" if log else "no IGC block (grouped 1x1 -> shuffle -> grouped 1x1) found"
-    return gm, log, f"lowered on the PyTorch module: {found}"
+    return gm.train(model.training), log, f"lowered on the PyTorch module: {found}"
 
 
 def block_forms(model: nn.Module, example: torch.Tensor) -> dict[str, tuple[dict[str, nn.Module], torch.Tensor]]:

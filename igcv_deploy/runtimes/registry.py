@@ -40,6 +40,8 @@ RUNTIMES: tuple[RuntimeSpec, ...] = (
     RuntimeSpec("tensorrt", "tensorrt:TensorRTRunner", (".engine",), "tensorrt (or tensorrt-rtx-cu13)", needs_gpu=True),
     # the PyPI wheel is built without ExecuTorch's event tracer (ETDump): no per-operator times
     RuntimeSpec("executorch", "executorch:ExecuTorchRunner", (".pte",), "executorch==1.5.1", layer_times=False),
+    # the Python Interpreter has no per-operator profiler (LiteRT's benchmark_model has, on the device)
+    RuntimeSpec("litert", "litert:LiteRTRunner", (".tflite",), "ai-edge-litert==2.3.0", layer_times=False),
     RuntimeSpec(
         "torch",
         "torch_eager:TorchEagerRunner",

@@ -111,15 +111,15 @@ def test_switchable_quantization_is_the_pt2e_model():
 
     from igcv_deploy.calibration.data import load_calibration_set
     from igcv_deploy.exporters.context import ExportRequest
-    from igcv_deploy.exporters.executorch_int8 import (
+    from igcv_deploy.exporters.executorch_int8 import xnnpack_quantizer
+    from igcv_deploy.exporters.prepared_model import prepare_model
+    from igcv_deploy.exporters.pt2e_int8 import (
         SwitchableQuantization,
         convert_pt2e,
         measurement_program,
         prepare_pt2e,
         run_batches,
-        xnnpack_quantizer,
     )
-    from igcv_deploy.exporters.prepared_model import prepare_model
 
     prepared_model = prepare_model(ExportRequest(model="igcv3-digits"))
     calib = load_calibration_set(None, prepared_model.config, 8, progress=False)
@@ -207,7 +207,7 @@ def test_fixed_batch_larger_than_the_calibration_set_is_a_usage_error():
     import torch
 
     from igcv_deploy.errors import UsageError
-    from igcv_deploy.exporters.executorch_int8 import measurement_program
+    from igcv_deploy.exporters.pt2e_int8 import measurement_program
 
     class FixedBatchOfFour(torch.nn.Module):
         def forward(self, x):

@@ -18,12 +18,13 @@ from igcv_deploy.runtimes import (
 
 
 def test_names_and_runner_classes():
-    assert runtime_names() == ("onnxruntime", "openvino", "tensorrt", "executorch", "torch")
+    assert runtime_names() == ("onnxruntime", "openvino", "tensorrt", "executorch", "litert", "torch")
     assert [spec.runner for spec in RUNTIMES] == [
         "onnxruntime:OnnxRuntimeRunner",
         "openvino:OpenVINORunner",
         "tensorrt:TensorRTRunner",
         "executorch:ExecuTorchRunner",
+        "litert:LiteRTRunner",
         "torch_eager:TorchEagerRunner",
     ]
     assert get_runtime("tensorrt").needs_gpu and not get_runtime("openvino").needs_gpu
@@ -37,6 +38,7 @@ def test_names_and_runner_classes():
         (".xml", "openvino"),
         (".engine", "tensorrt"),
         (".pte", "executorch"),
+        (".tflite", "litert"),
         (".pt", None),
     ],
 )
@@ -45,7 +47,7 @@ def test_default_runtime_by_suffix(suffix, runtime):
 
 
 def test_suffixes():
-    assert known_suffixes() == (".engine", ".onnx", ".ort", ".pte", ".xml")
+    assert known_suffixes() == (".engine", ".onnx", ".ort", ".pte", ".tflite", ".xml")
     assert runtimes_listing(".onnx") == ("onnxruntime", "openvino")  # torch loads any bundle file but lists none
 
 
@@ -58,11 +60,11 @@ def test_runtime_for_picks_and_checks():
 @pytest.mark.parametrize(
     "path, runtime, line",
     [
-        ("b/model.pt", None, "no runtime for 'model.pt' (expected one of .engine, .onnx, .ort, .pte, .xml)"),
+        ("b/model.pt", None, "no runtime for 'model.pt' (expected one of .engine, .onnx, .ort, .pte, .tflite, .xml)"),
         (
             "b/model.onnx",
             "tvm",
-            "unknown runtime 'tvm' (choose one of onnxruntime, openvino, tensorrt, executorch, torch)",
+            "unknown runtime 'tvm' (choose one of onnxruntime, openvino, tensorrt, executorch, litert, torch)",
         ),
         ("b/model.onnx", "tensorrt", "tensorrt cannot run 'model.onnx' (it runs .engine files)"),
         ("b/model.ort", "openvino", "openvino cannot run 'model.ort' (it runs .onnx, .xml files)"),
