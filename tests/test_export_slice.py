@@ -111,7 +111,7 @@ def test_listed_complexity_matches_the_real_model(name):
     "args, fragment",
     [
         (("--model", "nope", "--target", "onnx"), "unknown model 'nope'"),
-        (("--model", "igcv3", "--target", "tflite"), "unknown target 'tflite'"),
+        (("--model", "igcv3", "--target", "coreml"), "unknown target 'coreml'"),
         (("--model", "igcv3", "--target", "onnx", "--precision", "int4"), "does not support precision"),
         (("--model", "igcv3", "--batch", "two"), "invalid int value"),
         (("--model", "igcv3", "--target", "tensorrt-rtx", "--device", "arm"), "--device does not apply"),
